@@ -1,0 +1,203 @@
+"""Turn uploaded bytes into UTF-8 text, detecting the encoding and refusing binary files.
+
+Rules, in order (all C-speed: `bytes.decode`, `bytes.count`, slicing; no Python loop over the file):
+1. A byte-order mark decides: UTF-32 LE/BE, UTF-8 ("utf-8-sig"), UTF-16 LE/BE.
+2. No BOM but NUL bytes: if the first 64 KB has NULs at nearly every odd (even) byte and almost none
+   at the other parity, it is BOM-less UTF-16 LE (BE). Otherwise the file is binary and refused.
+3. Valid UTF-8 (pure ASCII included) is "utf-8".
+4. Otherwise, if the file has more valid multi-byte UTF-8 characters than invalid bytes, it is
+   UTF-8 with stray bytes: they become U+FFFD, with a warning. Else Windows-1252 if every byte
+   decodes under it, else Latin-1 (which accepts any byte); both are converted to UTF-8 and
+   reported as a warning naming the encoding.
+5. Decoded text whose first 64 KB is more than 1% control characters (other than tab, CR, LF)
+   is binary junk and refused.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+
+from services.common.errors import InvalidArgument
+from services.dataset.issues import WARNING, Issue
+
+SAMPLE_BYTES = 64 * 1024
+_CHUNK = 4 * 1024 * 1024
+_MAX_CONTROL_RATIO = 0.01
+_MIN_CONTROL_CHARS = 8  # a stray form feed or two in a small file is not binary
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+_BOMS = (  # UTF-32 first: its LE BOM starts with the UTF-16 LE BOM
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+# Magic numbers of files people upload by mistake, so the message can say what they sent.
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook is one; save it as CSV first)"),
+    (b"\xd0\xcf\x11\xe0", "a Microsoft Office file (save it as CSV first)"),
+    (b"\x1f\x8b", "a gzip archive (decompress it first)"),
+    (b"PAR1", "a Parquet file"),
+    (b"SQLite format 3", "an SQLite database"),
+)
+
+_UPLOAD_HINT = "Upload a CSV or JSONL text file."
+
+
+@dataclass
+class DecodedText:
+    """The upload as UTF-8 bytes without a BOM, ready for pandas' C parser."""
+
+    utf8: bytes
+    encoding: str  # what the upload was: utf-8, utf-8-sig, utf-16-le, utf-16-be, utf-32-le, utf-32-be, cp1252, latin-1
+    notices: list[Issue] = field(default_factory=list)
+
+    def sample(self, size: int = SAMPLE_BYTES) -> str:
+        """The first `size` bytes as text (a character cut at the end is dropped)."""
+        return self.utf8[:size].decode("utf-8", errors="ignore")
+
+
+def decode_upload(data: bytes) -> DecodedText:
+    """Detect the encoding of `data` and return it as UTF-8. Raises InvalidArgument for binary files."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            if name == "utf-8-sig":
+                body = _utf8_or_none(data, len(bom))
+                return _checked(body if body is not None else _refuse_bad_utf8(data), name)
+            return _checked(_transcode(data[len(bom):], name), name)
+
+    first_nul = data.find(b"\x00")
+    if first_nul >= 0:
+        name = _bomless_utf16(data[:SAMPLE_BYTES])
+        if name is None:
+            raise _binary(data, f"found binary data (NUL bytes) at byte {first_nul}")
+        return _checked(_transcode(data, name), name)
+
+    utf8 = _utf8_or_none(data, 0)
+    if utf8 is not None:
+        return _checked(utf8, "utf-8")
+    return _checked_fallback(data)
+
+
+def _utf8_or_none(data: bytes, start: int) -> bytes | None:
+    """data[start:] if it is valid UTF-8, else None. Decodes in chunks so a 50 MB file never exists twice as str."""
+    body = data[start:] if start else data
+    if body.isascii():
+        return body
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(body)
+    try:
+        for offset in range(0, len(body), _CHUNK):
+            decoder.decode(view[offset : offset + _CHUNK], final=offset + _CHUNK >= len(body))
+    except UnicodeDecodeError:
+        return None
+    return body
+
+
+def _first_bad_utf8_byte(data: bytes) -> int:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return -1
+
+
+def _refuse_bad_utf8(data: bytes) -> bytes:
+    pos = _first_bad_utf8_byte(data[len(codecs.BOM_UTF8):]) + len(codecs.BOM_UTF8)
+    raise InvalidArgument(
+        f"The file starts with a UTF-8 byte-order mark but byte {pos} is not valid UTF-8. "
+        "Save the file again as 'CSV UTF-8' and upload it.",
+        reason="UNSUPPORTED_ENCODING",
+        metadata={"encoding": "utf-8-sig", "byte": pos},
+    )
+
+
+def _transcode(body: bytes, name: str) -> bytes:
+    try:
+        return body.decode(name).encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidArgument(
+            f"The file looks like {name.upper()} text but byte {exc.start} cannot be decoded as {name.upper()}. "
+            "Save the file as UTF-8 and upload it again.",
+            reason="UNSUPPORTED_ENCODING",
+            metadata={"encoding": name, "byte": exc.start},
+        ) from None
+
+
+def _bomless_utf16(sample: bytes) -> str | None:
+    """ASCII-heavy UTF-16 has a NUL in every other byte: odd positions for LE, even for BE."""
+    half = len(sample) // 2
+    if half < 2:
+        return None
+    even_nuls, odd_nuls = sample[0::2].count(0), sample[1::2].count(0)
+    if odd_nuls >= 0.3 * half and even_nuls <= 0.02 * half:
+        return "utf-16-le"
+    if even_nuls >= 0.3 * half and odd_nuls <= 0.02 * half:
+        return "utf-16-be"
+    return None
+
+
+def _checked_fallback(data: bytes) -> DecodedText:
+    """Not valid UTF-8. Mostly UTF-8 with a few stray bytes (more valid multi-byte characters than
+    bad bytes) keeps UTF-8 and replaces the bad bytes; anything else is read as cp1252/Latin-1."""
+    bad_at = _first_bad_utf8_byte(data)
+    replaced = data.decode("utf-8", errors="replace")
+    bad_bytes = replaced.count("\ufffd")
+    multibyte_chars = len(data) - len(replaced)  # each valid 2-4 byte character shortens the text
+    if multibyte_chars > bad_bytes:
+        _refuse_control_heavy(data, replaced[:SAMPLE_BYTES])
+        notice = Issue(
+            code="INVALID_UTF8_REPLACED",
+            severity=WARNING,
+            message=(
+                f"The file is UTF-8 but {bad_bytes} invalid byte sequence(s) (the first at byte {bad_at}) were "
+                "replaced by '\ufffd'. Fix those characters in the file if they matter."
+            ),
+        )
+        return DecodedText(replaced.encode("utf-8"), "utf-8", [notice])
+    try:
+        text, name, label = data.decode("cp1252"), "cp1252", "Windows-1252 (cp1252)"
+    except UnicodeDecodeError:
+        text, name, label = data.decode("latin-1"), "latin-1", "Latin-1 (ISO-8859-1)"
+    _refuse_control_heavy(data, text[:SAMPLE_BYTES])
+    notice = Issue(
+        code="ENCODING_CONVERTED",
+        severity=WARNING,
+        message=(
+            f"The file is not UTF-8 (byte {bad_at} is not valid UTF-8); it was read as {label} and converted "
+            "to UTF-8. Check that accented letters look right in the preview, or save the file as UTF-8."
+        ),
+    )
+    return DecodedText(text.encode("utf-8"), name, [notice])
+
+
+def _checked(utf8: bytes, encoding: str) -> DecodedText:
+    decoded = DecodedText(utf8, encoding)
+    _refuse_control_heavy(utf8, decoded.sample())
+    return decoded
+
+
+def _refuse_control_heavy(data: bytes, sample: str) -> None:
+    if not sample:
+        return
+    controls = _CONTROL_CHARS.findall(sample)
+    if len(controls) > max(_MIN_CONTROL_CHARS, _MAX_CONTROL_RATIO * len(sample)):
+        raise _binary(data, f"{len(controls)} of its first {len(sample)} characters are control characters")
+
+
+def _binary(data: bytes, detail: str) -> InvalidArgument:
+    kind = next((what for magic, what in _MAGIC if data.startswith(magic)), None)
+    looks = f" It looks like {kind}." if kind else ""
+    return InvalidArgument(
+        f"The file is not valid text: {detail}.{looks} {_UPLOAD_HINT}",
+        reason="BINARY_FILE",
+        metadata={"detail": detail, **({"detected": kind} if kind else {})},
+    )

@@ -1,0 +1,40 @@
+"""The dataset service's process: `python -m services.dataset.server` (port 50051 by default)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from finetune.dataset.v1 import dataset_service_pb2, dataset_service_pb2_grpc
+from services.common.db import create_engine
+from services.common.server import ServiceHost, configure_logging, create_host, serve_forever
+from services.common.settings import MB, ServiceSettings, load_settings
+from services.dataset.service import DatasetServicer
+from services.dataset.store import DatasetStore
+
+SERVICE_NAME = dataset_service_pb2.DESCRIPTOR.services_by_name["DatasetService"].full_name
+
+
+def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
+    """The dataset server, not started: `await host.start()` creates the schema and turns SERVING."""
+    engine = create_engine(settings.effective_database_url)
+    store = DatasetStore(engine, settings.data_dir)
+    servicer = DatasetServicer(
+        store,
+        max_upload_bytes=settings.get("max_upload_mb", 50, int) * MB,
+        max_cell_chars=settings.get("max_cell_chars", 100_000, int),
+    )
+    host = create_host(settings, [(dataset_service_pb2_grpc.add_DatasetServiceServicer_to_server, servicer)], [SERVICE_NAME])
+    host.on_start.append(store.prepare)
+    host.on_stop.append(engine.dispose)
+    return host, host.port
+
+
+def main() -> None:
+    settings = load_settings("dataset")
+    configure_logging(settings.log_level, settings.service)
+    host, _ = build_server(settings)
+    asyncio.run(serve_forever(host, settings))
+
+
+if __name__ == "__main__":
+    main()
