@@ -1,0 +1,63 @@
+"""The catalog service's process: `python -m services.catalog.server` (port 50052 by default).
+
+Catalog settings (`FINETUNE_CATALOG_<KEY>`): HUB_ENDPOINT (default: the real hub), HUB_TOKEN,
+OFFLINE (also honoured: HF_HUB_OFFLINE), HUB_TIMEOUT_S (3), HF_CACHE_DIR (default: the
+huggingface_hub cache), BUILD_BUILTIN (1: build the tiny built-in model at start so it is ready).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from finetune.catalog.v1 import catalog_service_pb2, catalog_service_pb2_grpc
+from services.catalog.builtin_models import TINY_MODEL_ID, ensure_builtin_model
+from services.catalog.hub import HubClient
+from services.catalog.service import CatalogServicer
+from services.catalog.store import CollectionStore
+from services.common.db import create_engine
+from services.common.server import ServiceHost, configure_logging, create_host, serve_forever
+from services.common.settings import ServiceSettings, load_settings
+
+SERVICE_NAME = catalog_service_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name
+
+
+def default_cache_dir() -> Path:
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
+    engine = create_engine(settings.effective_database_url)
+    store = CollectionStore(engine)
+    cache_dir = Path(settings.get("hf_cache_dir", "", str) or default_cache_dir())
+    hub = HubClient(
+        endpoint=settings.get("hub_endpoint", "", str) or None,
+        token=settings.get("hub_token", "", str) or None,
+        offline=settings.get("offline", False, bool),
+        timeout_s=settings.get("hub_timeout_s", 3.0, float),
+        cache_dir=cache_dir,
+    )
+    servicer = CatalogServicer(store, hub, data_dir=settings.data_dir, cache_dir=cache_dir)
+    host = create_host(settings, [(catalog_service_pb2_grpc.add_CatalogServiceServicer_to_server, servicer)], [SERVICE_NAME])
+    host.on_start.append(store.prepare)
+    if settings.get("build_builtin", True, bool):
+
+        async def build_tiny_model() -> None:
+            await asyncio.to_thread(ensure_builtin_model, settings.data_dir, TINY_MODEL_ID)
+
+        host.on_start.append(build_tiny_model)
+    host.on_stop.append(engine.dispose)
+    return host, host.port
+
+
+def main() -> None:
+    settings = load_settings("catalog")
+    configure_logging(settings.log_level, settings.service)
+    host, _ = build_server(settings)
+    asyncio.run(serve_forever(host, settings))
+
+
+if __name__ == "__main__":
+    main()

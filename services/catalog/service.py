@@ -1,0 +1,167 @@
+"""The CatalogService servicer: checks requests, calls the catalog domain code, answers protos."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from google.protobuf import empty_pb2, timestamp_pb2
+
+from finetune.catalog.v1 import catalog_service_pb2 as pb, catalog_service_pb2_grpc, model_pb2
+from services.catalog import categories
+from services.catalog.availability import check_availability, resolve_model_ref
+from services.catalog.curated import known_record
+from services.catalog.hub import HubClient
+from services.catalog.memory import machine_memory
+from services.catalog.offline import browse, filter_records, offline_records
+from services.catalog.records import ModelRecord, make_record
+from services.catalog.store import CollectionRow, CollectionStore, record_from_row
+from services.common.errors import InvalidArgument
+from services.common.ids import clamp_page_size, next_page_token, page_offset
+
+CATEGORY_RULE = categories.__doc__.split("\n\n", 1)[1].strip()
+
+
+def _category(value: str) -> str | None:
+    if not value.strip():
+        return None
+    try:
+        return categories.normalize_category(value)
+    except ValueError as exc:
+        raise InvalidArgument(str(exc), reason="UNKNOWN_CATEGORY", metadata={"category": value})
+
+
+def _model_id_from_name(name: str) -> str:
+    model_id = name.strip().removeprefix("models/")
+    if not model_id:
+        raise InvalidArgument("name must be 'models/{model_id}', e.g. 'models/meta-llama/Llama-3.1-8B-Instruct'", reason="INVALID_NAME")
+    return model_id
+
+
+class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
+    def __init__(self, store: CollectionStore, hub: HubClient | None, *, data_dir: Path, cache_dir: Path | None):
+        self.store = store
+        self.hub = hub
+        self.data_dir = data_dir
+        self.cache_dir = cache_dir
+
+    async def _collection(self) -> list[ModelRecord]:
+        return [record_from_row(r) for r in await self.store.all()]
+
+    async def SearchModels(self, request, context) -> pb.SearchModelsResponse:
+        collection = await self._collection()
+        limit = request.limit or 20
+        sort = request.sort or "downloads"
+        category = request.category or None
+        if self.hub is None:
+            raise InvalidArgument("search needs a hub client", reason="NO_HUB")
+        result = await asyncio.to_thread(self.hub.search, request.query, limit=limit, category=category, sort=sort, collection=collection)
+        return pb.SearchModelsResponse(models=[to_proto(r) for r in result.models], offline=result.offline, offline_reason=result.offline_reason)
+
+    async def BrowseModels(self, request, context) -> pb.BrowseModelsResponse:
+        by = request.group_by or "category"
+        if by not in ("category", "provider"):
+            raise InvalidArgument(f"group_by must be 'category' or 'provider', not {by!r}", reason="INVALID_GROUP_BY")
+        records = await asyncio.to_thread(offline_records, self.cache_dir, await self._collection())
+        records = filter_records(records, category=_category(request.category), provider=request.provider.strip() or None)
+        groups = browse(records, by=by)
+        return pb.BrowseModelsResponse(groups=[pb.ModelGroup(key=k, models=[to_proto(r) for r in v]) for k, v in groups.items() if v or by == "category"])
+
+    async def ListCategories(self, request, context) -> pb.ListCategoriesResponse:
+        return pb.ListCategoriesResponse(categories=list(categories.CATEGORIES), rule=CATEGORY_RULE)
+
+    async def CreateModel(self, request, context) -> model_pb2.Model:
+        m = request.model
+        model_id = m.id.strip() or m.name.strip().removeprefix("models/")
+        if not model_id:
+            raise InvalidArgument("model.id is required, e.g. 'meta-llama/Llama-3.1-8B-Instruct'", reason="MISSING_MODEL_ID")
+        resolve_model_ref(model_id)  # raises InvalidArgument naming what is wrong with the id
+        known = known_record(model_id)
+        given = {
+            "name": m.display_name.strip() or None,
+            "provider": m.provider.strip() or None,
+            "category": _category(m.category),
+            "description": m.description or (known.description if known else ""),
+        }
+        if known is not None:
+            record = known.replace(**{k: v for k, v in given.items() if v})
+        else:
+            record = make_record(model_id, source="collection", tags=tuple(m.tags), pipeline_tag=m.pipeline_tag or None, architecture=m.architecture or None, **given)
+        return row_to_proto(await self.store.add(record))
+
+    async def GetModel(self, request, context) -> model_pb2.Model:
+        return row_to_proto(await self.store.get(_model_id_from_name(request.name)))
+
+    async def ListModels(self, request, context) -> pb.ListModelsResponse:
+        size = clamp_page_size(request.page_size)
+        offset = page_offset(request.page_token)
+        rows = await self.store.all()
+        by_id = {r.model_id: r for r in rows}
+        records = filter_records(
+            [record_from_row(r) for r in rows],
+            query=request.query.strip() or None,
+            category=_category(request.category),
+            provider=request.provider.strip() or None,
+        )
+        page = records[offset : offset + size]
+        return pb.ListModelsResponse(
+            models=[row_to_proto(by_id[r.id]) for r in page],
+            next_page_token=next_page_token(offset, size, len(page), len(records)),
+            total_size=len(records),
+        )
+
+    async def DeleteModel(self, request, context) -> empty_pb2.Empty:
+        await self.store.delete(_model_id_from_name(request.name))
+        return empty_pb2.Empty()
+
+    async def CheckModelAvailability(self, request, context) -> model_pb2.ModelAvailability:
+        report = await asyncio.to_thread(
+            check_availability,
+            request.model_id,
+            data_dir=self.data_dir,
+            hub=None if self.hub is None or self.hub.offline else self.hub,
+            cache_dir=self.cache_dir,
+            batch_size=request.batch_size or 8,
+            seq_len=request.seq_len or 512,
+            lora_r=request.lora_r or 16,
+            device_memory_info=machine_memory(),
+        )
+        d = report.to_dict()
+        d["gated"] = "" if d["gated"] is False else str(d["gated"]) if d["gated"] is not True else "manual"
+        return model_pb2.ModelAvailability(**{k: v for k, v in d.items() if v is not None})
+
+
+def to_proto(record: ModelRecord) -> model_pb2.Model:
+    d = record.to_dict()
+    gated = d.pop("gated")
+    return model_pb2.Model(
+        name=f"models/{record.id}",
+        id=record.id,
+        display_name=record.name,
+        provider=record.provider,
+        category=record.category,
+        parameters=record.parameters,
+        downloads=record.downloads or 0,
+        likes=record.likes or 0,
+        description=record.description or "",
+        parameter_count=record.parameter_count or 0,
+        download_size_bytes=record.download_size_bytes or 0,
+        license=record.license or "",
+        gated="" if gated is False else ("manual" if gated is True else str(gated)),
+        pipeline_tag=record.pipeline_tag or "",
+        tags=list(record.tags),
+        library=record.library or "",
+        architecture=record.architecture or "",
+        fine_tunable=record.fine_tunable,
+        fine_tune_note=record.fine_tune_note,
+        use_case=record.use_case,
+        source=record.source,
+    )
+
+
+def row_to_proto(row: CollectionRow) -> model_pb2.Model:
+    model = to_proto(record_from_row(row))
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(row.add_time)
+    model.add_time.CopyFrom(ts)
+    return model

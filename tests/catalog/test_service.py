@@ -1,0 +1,105 @@
+"""The catalog service over gRPC, in process, against a fake hub on loopback."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import pytest
+
+from finetune.catalog.v1 import catalog_service_pb2 as pb, catalog_service_pb2_grpc, model_pb2
+from services.catalog.builtin_models import TINY_MODEL_ID
+from services.catalog.server import build_server
+from tests.dataset.test_service import expect_error
+from tests.fakes.fake_hub import fake_hub  # noqa: F401 (fixture)
+from tests.grpc_harness import running
+
+
+@pytest.fixture
+def settings(make_settings, database_url, fake_hub, tmp_path):
+    env = {
+        "FINETUNE_CATALOG_HUB_ENDPOINT": fake_hub.endpoint,
+        "FINETUNE_CATALOG_HUB_TIMEOUT_S": "1.5",
+        "FINETUNE_CATALOG_HF_CACHE_DIR": str(tmp_path / "hf-cache"),
+        "FINETUNE_CATALOG_BUILD_BUILTIN": "0",
+    }
+    return make_settings("catalog", env, database_url=database_url)
+
+
+async def test_search_sorts_and_limits_with_the_guides_fields(settings):
+    async with running(build_server, settings) as channel:
+        stub = catalog_service_pb2_grpc.CatalogServiceStub(channel)
+        res = await stub.SearchModels(pb.SearchModelsRequest(query="llama", limit=5))
+    assert not res.offline and 0 < len(res.models) <= 5
+    downloads = [m.downloads for m in res.models]
+    assert downloads == sorted(downloads, reverse=True)
+    top = res.models[0]
+    assert top.id == "meta-llama/Llama-3.1-8B-Instruct"
+    assert (top.display_name, top.provider, top.category, top.parameters) == ("Llama 3.1 8B Instruct", "Meta", "Instruction Following", "8B")
+    assert top.gated == "manual" and top.license == "llama3.1"
+
+
+async def test_slow_hub_falls_back_to_offline_results_quickly(settings, fake_hub):
+    fake_hub.delay_s = 10
+    async with running(build_server, settings) as channel:
+        stub = catalog_service_pb2_grpc.CatalogServiceStub(channel)
+        started = time.monotonic()
+        res = await stub.SearchModels(pb.SearchModelsRequest(query="llama", limit=10))
+        elapsed = time.monotonic() - started
+    assert elapsed < 5, elapsed
+    assert res.offline and "offline" in res.offline_reason.lower()
+    assert any(m.id == "TinyLlama/TinyLlama-1.1B-Chat-v1.0" for m in res.models)
+
+
+async def test_collection_add_list_get_delete_with_slashes(settings):
+    async with running(build_server, settings) as channel:
+        stub = catalog_service_pb2_grpc.CatalogServiceStub(channel)
+        body = model_pb2.Model(id="meta-llama/Llama-3.1-8B-Instruct", display_name="Llama 3.1 8B Instruct", provider="Meta", category="Instruction Following")
+        added = await stub.CreateModel(pb.CreateModelRequest(model=body))
+        assert added.name == "models/meta-llama/Llama-3.1-8B-Instruct" and added.source == "collection"
+        await expect_error(stub.CreateModel(pb.CreateModelRequest(model=body)), grpc.StatusCode.ALREADY_EXISTS, "MODEL_ALREADY_IN_COLLECTION")
+        await stub.CreateModel(pb.CreateModelRequest(model=model_pb2.Model(id="my-org/my-model", category="code generation")))
+        listed = await stub.ListModels(pb.ListModelsRequest())
+        assert {m.id for m in listed.models} == {"meta-llama/Llama-3.1-8B-Instruct", "my-org/my-model"}
+        code = await stub.ListModels(pb.ListModelsRequest(category="Code Generation"))
+        assert [m.id for m in code.models] == ["my-org/my-model"]
+        got = await stub.GetModel(pb.GetModelRequest(name="models/meta-llama/Llama-3.1-8B-Instruct"))
+        assert got.provider == "Meta"
+        await stub.DeleteModel(pb.DeleteModelRequest(name=got.name))
+        await expect_error(stub.GetModel(pb.GetModelRequest(name=got.name)), grpc.StatusCode.NOT_FOUND, "MODEL_NOT_IN_COLLECTION")
+
+
+async def test_browse_and_categories_work_offline(settings):
+    async with running(build_server, settings) as channel:
+        stub = catalog_service_pb2_grpc.CatalogServiceStub(channel)
+        cats = await stub.ListCategories(pb.ListCategoriesRequest())
+        assert list(cats.categories) == ["Text Generation", "Code Generation", "Instruction Following", "Conversational", "Multimodal", "Compact Models"]
+        assert "first match wins" in cats.rule
+        groups = {g.key: g for g in (await stub.BrowseModels(pb.BrowseModelsRequest())).groups}
+        assert TINY_MODEL_ID in {m.id for m in groups["Compact Models"].models}
+        assert "codellama/CodeLlama-7b-hf" in {m.id for m in groups["Code Generation"].models}
+        by_provider = {g.key for g in (await stub.BrowseModels(pb.BrowseModelsRequest(group_by="provider"))).groups}
+        assert {"Meta", "Built-in"} <= by_provider
+
+
+async def test_availability_of_the_builtin_and_of_a_missing_model(settings):
+    async with running(build_server, settings) as channel:
+        stub = catalog_service_pb2_grpc.CatalogServiceStub(channel)
+        ok = await stub.CheckModelAvailability(pb.CheckModelAvailabilityRequest(model_id=TINY_MODEL_ID))
+        assert ok.can_fine_tune and ok.tokenizer_present and ok.architecture == "LlamaForCausalLM"
+        assert {"q_proj", "v_proj"} <= set(ok.lora_target_modules)
+        assert ok.estimated_memory_bytes > 0 and ok.available_memory_bytes > 0
+        missing = await stub.CheckModelAvailability(pb.CheckModelAvailabilityRequest(model_id="nobody/no-such-model"))
+        assert not missing.found and not missing.can_fine_tune
+        assert any("not found" in p.lower() for p in missing.problems)
+
+
+async def test_bad_input_gets_clear_errors(settings):
+    async with running(build_server, settings) as channel:
+        stub = catalog_service_pb2_grpc.CatalogServiceStub(channel)
+        await expect_error(stub.SearchModels(pb.SearchModelsRequest(query="  ")), grpc.StatusCode.INVALID_ARGUMENT, phrase="query")
+        await expect_error(stub.SearchModels(pb.SearchModelsRequest(query="llama", limit=101)), grpc.StatusCode.INVALID_ARGUMENT, phrase="between 1 and 100")
+        await expect_error(stub.SearchModels(pb.SearchModelsRequest(query="llama", sort="newest")), grpc.StatusCode.INVALID_ARGUMENT)
+        await expect_error(stub.BrowseModels(pb.BrowseModelsRequest(category="Poetry")), grpc.StatusCode.INVALID_ARGUMENT, "UNKNOWN_CATEGORY")
+        await expect_error(stub.CreateModel(pb.CreateModelRequest(model=model_pb2.Model())), grpc.StatusCode.INVALID_ARGUMENT, "MISSING_MODEL_ID")
+        await expect_error(stub.CheckModelAvailability(pb.CheckModelAvailabilityRequest(model_id="bad id with spaces")), grpc.StatusCode.INVALID_ARGUMENT)
