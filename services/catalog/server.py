@@ -16,8 +16,8 @@ from services.catalog.hub import HubClient
 from services.catalog.service import CatalogServicer
 from services.catalog.store import CollectionStore
 from services.common.db import create_engine
-from services.common.server import ServiceHost, configure_logging, create_host, serve_forever
-from services.common.settings import ServiceSettings, load_settings
+from services.common.server import ServiceHost, create_host, run_service
+from services.common.settings import ServiceSettings
 
 SERVICE_NAME = catalog_service_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name
 
@@ -53,10 +53,7 @@ def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
 
 
 def main() -> None:
-    settings = load_settings("catalog")
-    configure_logging(settings.log_level, settings.service)
-    host, _ = build_server(settings)
-    asyncio.run(serve_forever(host, settings))
+    run_service("catalog", build_server)
 
 
 if __name__ == "__main__":

@@ -163,6 +163,33 @@ async def serve_forever(host: ServiceHost, settings: ServiceSettings) -> None:
     await host.stop(settings.grace_seconds)
 
 
+def run_service(service: str, build_server: Callable[[ServiceSettings], tuple[ServiceHost, int]]) -> None:
+    """A service process's main: settings from the environment, then serve until SIGTERM/SIGINT.
+
+    The server is built inside the event loop (grpc.aio binds to the loop it is created in). A bad
+    setting or a database that cannot be reached ends the process with a one-line reason, exit 2.
+    """
+    from services.common.settings import load_settings
+
+    try:
+        settings = load_settings(service)
+    except FinetuneError as exc:
+        raise SystemExit(f"{service}: {exc.message}") from None
+    configure_logging(settings.log_level, settings.service)
+
+    async def serve() -> None:
+        host, _ = build_server(settings)
+        if host.port == 0:
+            raise SystemExit(f"{service}: cannot listen on {settings.host}:{settings.port} (in use?); set FINETUNE_{service.upper()}_PORT")
+        await serve_forever(host, settings)
+
+    try:
+        asyncio.run(serve())
+    except FinetuneError as exc:
+        log.error("%s cannot start: %s", service, exc.message)
+        raise SystemExit(2) from None
+
+
 def configure_logging(level: str, service: str) -> None:
     logging.basicConfig(
         level=level.upper(),

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from finetune.dataset.v1 import dataset_service_pb2, dataset_service_pb2_grpc
 from services.common.db import create_engine
-from services.common.server import ServiceHost, configure_logging, create_host, serve_forever
-from services.common.settings import MB, ServiceSettings, load_settings
+from services.common.server import ServiceHost, create_host, run_service
+from services.common.settings import MB, ServiceSettings
 from services.dataset.service import DatasetServicer
 from services.dataset.store import DatasetStore
 
 SERVICE_NAME = dataset_service_pb2.DESCRIPTOR.services_by_name["DatasetService"].full_name
-
 
 def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
     """The dataset server, not started: `await host.start()` creates the schema and turns SERVING."""
@@ -28,13 +25,8 @@ def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
     host.on_stop.append(engine.dispose)
     return host, host.port
 
-
 def main() -> None:
-    settings = load_settings("dataset")
-    configure_logging(settings.log_level, settings.service)
-    host, _ = build_server(settings)
-    asyncio.run(serve_forever(host, settings))
-
+    run_service("dataset", build_server)
 
 if __name__ == "__main__":
     main()
