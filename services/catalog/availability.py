@@ -20,7 +20,12 @@ from services.catalog.curated import known_record
 from services.catalog.hub import TOKENIZER_FILES, HubClient, ModelDetails
 from services.catalog.memory import MachineMemory, estimate_lora_memory, format_bytes, machine_memory
 from services.catalog.offline import cached_model_dirs, read_config
-from services.catalog.records import format_parameters, is_causal_architecture, not_fine_tunable_reason, parameters_from_id
+from services.catalog.records import (
+    format_parameters,
+    is_causal_architecture,
+    not_fine_tunable_reason,
+    parameters_from_id,
+)
 from services.common.errors import InvalidArgument, NotFound, Unavailable
 
 log = logging.getLogger(__name__)
@@ -109,7 +114,11 @@ def check_availability(
     kind, ref = resolve_model_ref(model_id)
     for name, value in (("batch_size", batch_size), ("seq_len", seq_len), ("lora_r", lora_r)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidArgument(f"{name} must be a positive integer, got {value!r}.", reason="INVALID_ARGUMENT", metadata={"field": name})
+            raise InvalidArgument(
+                f"{name} must be a positive integer, got {value!r}.",
+                reason="INVALID_ARGUMENT",
+                metadata={"field": name},
+            )
     report = AvailabilityReport(model_id=model_id.strip(), batch_size=batch_size, seq_len=seq_len)
 
     local_dir = _find_local(report, kind, ref, data_dir, cache_dir)
@@ -199,7 +208,9 @@ def _ask_hub(report: AvailabilityReport, model_id: str, hub: HubClient | None) -
 
 def _not_found_problem(report: AvailabilityReport, kind: str) -> str:
     if kind == "local_path":
-        return f"Directory '{report.model_id}' does not exist: give the path of a saved model directory on this machine."
+        return (
+            f"Directory '{report.model_id}' does not exist: give the path of a saved model directory on this machine."
+        )
     if report.exists_on_hub is False:
         return (
             f"Model '{report.model_id}' was not found locally, in the Hugging Face cache, or on the hub: "
@@ -211,7 +222,9 @@ def _not_found_problem(report: AvailabilityReport, kind: str) -> str:
     )
 
 
-def _describe_model(report: AvailabilityReport, config: dict, local_dir: Path | None, details: ModelDetails | None) -> None:
+def _describe_model(
+    report: AvailabilityReport, config: dict, local_dir: Path | None, details: ModelDetails | None
+) -> None:
     report.config_found = bool(config)
     report.architecture = (config.get("architectures") or [None])[0]
     report.model_type = config.get("model_type")
@@ -235,7 +248,9 @@ def _describe_model(report: AvailabilityReport, config: dict, local_dir: Path | 
     if not report.is_causal_lm:
         pipeline = details.record.pipeline_tag if details else None
         reason = not_fine_tunable_reason(report.architecture, pipeline)
-        report.problems.append(f"{reason[0].upper()}{reason[1:]}; pick a causal LM (its architecture ends in ForCausalLM).")
+        report.problems.append(
+            f"{reason[0].upper()}{reason[1:]}; pick a causal LM (its architecture ends in ForCausalLM)."
+        )
     elif not report.lora_target_modules:
         report.problems.append(
             f"No known LoRA target modules for model type '{report.model_type}': name the Linear layers to adapt "
@@ -284,7 +299,9 @@ def _check_gating(report: AvailabilityReport, model_id: str, local_dir, details:
     if not report.gated or local_dir is not None:
         return
     if hub is not None and hub.has_token:
-        report.notes.append("The model is gated: the configured token must belong to an account that accepted its terms.")
+        report.notes.append(
+            "The model is gated: the configured token must belong to an account that accepted its terms."
+        )
     else:
         report.problems.append(
             f"Model '{model_id}' is gated on the Hugging Face Hub ({report.gated} approval): accept its terms on "
@@ -292,7 +309,9 @@ def _check_gating(report: AvailabilityReport, model_id: str, local_dir, details:
         )
 
 
-def _check_memory(report: AvailabilityReport, config: dict, lora_r: int, machine: MachineMemory | None, dtype_bytes) -> None:
+def _check_memory(
+    report: AvailabilityReport, config: dict, lora_r: int, machine: MachineMemory | None, dtype_bytes
+) -> None:
     machine = machine or machine_memory()
     report.memory_device, report.available_memory_bytes = machine.training_device()
     if not machine.gpus and machine.gpu_note:

@@ -17,7 +17,9 @@ MULTILINGUAL = "Multilingual"
 
 
 def _curated(model_id: str, parameter_count: int, *, name: str | None = None, **fields) -> ModelRecord:
-    return make_record(model_id, source="curated", name=name, parameter_count=parameter_count, library="transformers", **fields)
+    return make_record(
+        model_id, source="curated", name=name, parameter_count=parameter_count, library="transformers", **fields
+    )
 
 
 CURATED_MODELS: tuple[ModelRecord, ...] = (

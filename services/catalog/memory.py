@@ -126,7 +126,9 @@ def _nvml_gpus() -> tuple[list[GpuMemory], str]:
             handle = pynvml.nvmlDeviceGetHandleByIndex(index)
             name = pynvml.nvmlDeviceGetName(handle)
             info = pynvml.nvmlDeviceGetMemoryInfo(handle)
-            gpus.append(GpuMemory(index, name.decode() if isinstance(name, bytes) else name, int(info.total), int(info.free)))
+            gpus.append(
+                GpuMemory(index, name.decode() if isinstance(name, bytes) else name, int(info.total), int(info.free))
+            )
         return gpus, "" if gpus else "no NVIDIA GPUs found"
     except Exception as exc:
         log.warning("reading GPU memory through NVML failed: %s", exc)

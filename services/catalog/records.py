@@ -7,6 +7,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from services.catalog.builtin_models import is_builtin
+from services.catalog.categories import categorize
+
 Source = Literal["hub", "cache", "builtin", "curated", "collection"]
 SOURCES: tuple[str, ...] = ("hub", "cache", "builtin", "curated", "collection")
 
@@ -143,7 +146,6 @@ def is_causal_architecture(architecture: str | None) -> bool | None:
     return architecture.endswith(CAUSAL_SUFFIXES) and "WithLMHead" not in architecture
 
 
-
 def make_record(
     model_id: str,
     *,
@@ -162,9 +164,6 @@ def make_record(
     One place for these derivations, so hub results, cache entries, curated entries and collection
     rows all agree. `fields` are the remaining `ModelRecord` fields, taken as given.
     """
-    from services.catalog.categories import categorize
-    from services.catalog.builtin_models import is_builtin
-
     tags = tuple(tags)
     if parameter_count is None:
         parameter_count = parameters_from_id(model_id)
@@ -210,7 +209,13 @@ SEQ2SEQ_NOTE = "encoder-decoder (seq2seq) model: cannot be fine-tuned as a causa
 _ENCODER_HEADS = ("ForMaskedLM", "ForSequenceClassification", "ForTokenClassification", "ForQuestionAnswering")
 _SEQ2SEQ_FAMILIES = ("T5", "MT5", "UMT5", "LongT5", "Bart", "MBart", "Pegasus", "Marian", "Blenderbot", "LED")
 _SEQ2SEQ_TASKS = ("text2text-generation", "translation", "summarization")
-_ENCODER_TASKS = ("fill-mask", "feature-extraction", "text-classification", "token-classification", "sentence-similarity")
+_ENCODER_TASKS = (
+    "fill-mask",
+    "feature-extraction",
+    "text-classification",
+    "token-classification",
+    "sentence-similarity",
+)
 
 
 def not_fine_tunable_reason(architecture: str | None, pipeline_tag: str | None = None) -> str:
@@ -223,7 +228,7 @@ def not_fine_tunable_reason(architecture: str | None, pipeline_tag: str | None =
             and (architecture.startswith(_SEQ2SEQ_FAMILIES) or pipeline_tag in _SEQ2SEQ_TASKS)
         ):
             return SEQ2SEQ_NOTE
-        return f"architecture {architecture} is not a causal language model: pick a model whose architecture ends in ForCausalLM"
+        return f"architecture {architecture} is not a causal language model"
     if pipeline_tag in _ENCODER_TASKS:
         return ENCODER_ONLY_NOTE
     if pipeline_tag in _SEQ2SEQ_TASKS:

@@ -10,7 +10,7 @@ from services.catalog.builtin_models import TINY_MODEL_ID, builtin_parameters, e
 from services.catalog.hub import HubClient
 from services.catalog.memory import GpuMemory, MachineMemory
 from services.common.errors import InvalidArgument
-from tests.fakes.fake_hub import fake_hub  # noqa: F401 (fixture)
+from tests.fakes.fake_hub import fake_hub_fixture  # noqa: F401 (the fake_hub fixture)
 
 GiB = 2**30
 LAPTOP = MachineMemory(16 * GiB, 12 * GiB, [], "NVML unavailable: test")
@@ -66,7 +66,12 @@ def test_builtin_model_never_asks_the_hub(data_dir, hub, fake_hub):
 
 def test_model_missing_everywhere_is_a_report_not_an_error(data_dir, hub, tmp_path):
     report = check_availability("nobody/does-not-exist", data_dir=data_dir, hub=hub, cache_dir=tmp_path)
-    assert (report.found, report.can_fine_tune, report.hub_reachable, report.exists_on_hub) == (False, False, True, False)
+    assert (report.found, report.can_fine_tune, report.hub_reachable, report.exists_on_hub) == (
+        False,
+        False,
+        True,
+        False,
+    )
     assert report.problems == [
         "Model 'nobody/does-not-exist' was not found locally, in the Hugging Face cache, or on the hub: "
         "check the id's spelling (it is case-sensitive) or search the catalog."
@@ -91,7 +96,9 @@ def test_missing_model_with_a_slow_hub_answers_in_time(data_dir, fake_hub):
 
 
 def test_gated_hub_model_without_a_token_on_a_small_machine(data_dir, hub):
-    report = check_availability("meta-llama/Llama-3.1-8B-Instruct", data_dir=data_dir, hub=hub, device_memory_info=LAPTOP)
+    report = check_availability(
+        "meta-llama/Llama-3.1-8B-Instruct", data_dir=data_dir, hub=hub, device_memory_info=LAPTOP
+    )
     assert report.found and report.locations == ["hub"] and report.local_path is None
     assert (report.gated, report.tokenizer_present, report.architecture) == ("manual", True, "LlamaForCausalLM")
     assert report.lora_target_modules == list(ATTENTION_AND_MLP)
@@ -106,7 +113,12 @@ def test_gated_hub_model_without_a_token_on_a_small_machine(data_dir, hub):
 def test_gated_hub_model_with_a_token_on_an_h100(data_dir, fake_hub):
     hub = HubClient(endpoint=fake_hub.endpoint, token="hf_fake", timeout_s=2.0)
     report = check_availability(
-        "meta-llama/Llama-3.1-8B-Instruct", data_dir=data_dir, hub=hub, batch_size=4, seq_len=1024, device_memory_info=H100
+        "meta-llama/Llama-3.1-8B-Instruct",
+        data_dir=data_dir,
+        hub=hub,
+        batch_size=4,
+        seq_len=1024,
+        device_memory_info=H100,
     )
     assert report.can_fine_tune, report.problems
     assert report.memory_device == "GPU 0 (NVIDIA H100 80GB HBM3)"
@@ -125,7 +137,9 @@ def test_seq2seq_hub_model_is_found_but_not_fine_tunable(data_dir, hub):
 
 def test_model_in_the_hf_cache_is_inspected_on_the_meta_device(data_dir, tmp_path):
     put_in_hf_cache(tmp_path, "someorg/tiny-cached", ensure_builtin_model(data_dir, TINY_MODEL_ID))
-    report = check_availability("someorg/tiny-cached", data_dir=data_dir, hub=None, cache_dir=tmp_path, device_memory_info=LAPTOP)
+    report = check_availability(
+        "someorg/tiny-cached", data_dir=data_dir, hub=None, cache_dir=tmp_path, device_memory_info=LAPTOP
+    )
     assert report.locations == ["hf_cache"] and report.local_path.endswith("snapshots/0123abcd")
     assert report.lora_target_modules == list(ATTENTION_AND_MLP)
     assert report.parameter_count == builtin_parameters(TINY_MODEL_ID)

@@ -48,7 +48,11 @@ B = 1_000_000_000
         ("stabilityai/stablelm-3b-4e1t", {"parameter_count": int(2.8 * B)}, COMPACT),
         ("org/model-7b", {"parameter_count": 3_500_000_000}, TEXT_GENERATION),  # the bound is exclusive
         # 4. instruction words in the name, even when the hub also tags it conversational
-        ("meta-llama/Llama-3.1-8B-Instruct", {"parameter_count": 8 * B, "tags": ["conversational"]}, INSTRUCTION_FOLLOWING),
+        (
+            "meta-llama/Llama-3.1-8B-Instruct",
+            {"parameter_count": 8 * B, "tags": ["conversational"]},
+            INSTRUCTION_FOLLOWING,
+        ),
         ("google/gemma-2-9b-it", {"parameter_count": 9 * B}, INSTRUCTION_FOLLOWING),
         ("google/flan-ul2", {"parameter_count": 20 * B}, INSTRUCTION_FOLLOWING),
         # 5. chat in the name, or the conversational tag
@@ -74,7 +78,9 @@ def test_categories_are_the_guides_six():
     )
 
 
-@pytest.mark.parametrize(("typed", "canonical"), [("code generation", CODE_GENERATION), ("Compact", COMPACT), (" multimodal ", MULTIMODAL)])
+@pytest.mark.parametrize(
+    ("typed", "canonical"), [("code generation", CODE_GENERATION), ("Compact", COMPACT), (" multimodal ", MULTIMODAL)]
+)
 def test_normalize_category(typed, canonical):
     assert normalize_category(typed) == canonical
 
@@ -102,7 +108,8 @@ def test_name_and_provider_from_id(model_id, name, provider):
 
 
 @pytest.mark.parametrize(
-    ("count", "text"), [(8_030_261_248, "8B"), (1_100_048_384, "1.1B"), (3_297_024, "3.3M"), (135_000_000, "135M"), (None, "")]
+    ("count", "text"),
+    [(8_030_261_248, "8B"), (1_100_048_384, "1.1B"), (3_297_024, "3.3M"), (135_000_000, "135M"), (None, "")],
 )
 def test_format_parameters(count, text):
     assert format_parameters(count) == text
@@ -137,13 +144,22 @@ def test_curated_catalog_covers_the_guides_recommendations():
 
 
 def test_encoders_and_seq2seq_are_not_fine_tunable_with_a_reason():
-    for model_id in ("distilbert/distilbert-base-uncased", "google-bert/bert-base-multilingual-cased", "FacebookAI/xlm-roberta-base"):
+    for model_id in (
+        "distilbert/distilbert-base-uncased",
+        "google-bert/bert-base-multilingual-cased",
+        "FacebookAI/xlm-roberta-base",
+    ):
         record = known_record(model_id)
         assert (record.is_causal_lm, record.fine_tunable, record.fine_tune_note) == (False, False, ENCODER_ONLY_NOTE)
     flan = known_record("google/flan-t5-base")
     assert (flan.is_causal_lm, flan.fine_tune_note) == (False, SEQ2SEQ_NOTE)
     llama = known_record("meta-llama/Llama-3.1-8B-Instruct")
-    assert (llama.is_causal_lm, llama.fine_tunable, llama.gated, llama.category) == (True, True, "manual", INSTRUCTION_FOLLOWING)
+    assert (llama.is_causal_lm, llama.fine_tunable, llama.gated, llama.category) == (
+        True,
+        True,
+        "manual",
+        INSTRUCTION_FOLLOWING,
+    )
 
 
 def test_builtin_models_are_compact_and_fine_tunable():

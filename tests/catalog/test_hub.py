@@ -11,7 +11,7 @@ from services.catalog.categories import CODE_GENERATION, COMPACT, INSTRUCTION_FO
 from services.catalog.hub import HubClient
 from services.catalog.records import make_record
 from services.common.errors import InvalidArgument, NotFound, Unavailable
-from tests.fakes.fake_hub import fake_hub  # noqa: F401 (fixture)
+from tests.fakes.fake_hub import fake_hub_fixture  # noqa: F401 (the fake_hub fixture)
 
 
 def closed_port_endpoint() -> str:
@@ -55,7 +55,13 @@ def test_search_returns_records_with_the_guides_fields(client, fake_hub):
     }
     assert top.description  # the curated description for a model the catalog knows
     method, path, params = fake_hub.requests[-1]
-    assert (method, path, params["search"], params["sort"], params["limit"]) == ("GET", "/api/models", ["llama"], ["downloads"], ["5"])
+    assert (method, path, params["search"], params["sort"], params["limit"]) == (
+        "GET",
+        "/api/models",
+        ["llama"],
+        ["downloads"],
+        ["5"],
+    )
     assert {"downloads", "likes", "tags", "pipeline_tag", "safetensors", "gated"} <= set(params["expand"])
 
 

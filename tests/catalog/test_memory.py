@@ -8,7 +8,9 @@ GiB = 2**30
 
 
 def test_llama_8b_estimate_by_the_documented_formula():
-    est = estimate_lora_memory(8_030_261_248, hidden_size=4096, num_layers=32, vocab_size=128_256, batch_size=8, seq_len=512)
+    est = estimate_lora_memory(
+        8_030_261_248, hidden_size=4096, num_layers=32, vocab_size=128_256, batch_size=8, seq_len=512
+    )
     assert est.weights_bytes == 8_030_261_248 * 2
     assert est.lora_parameters == 32 * 7 * 16 * 2 * 4096
     assert est.lora_bytes == est.lora_parameters * 16
@@ -45,7 +47,9 @@ def test_machine_memory_reads_ram_and_degrades_without_nvml():
 
 
 def test_training_device_is_the_gpu_with_most_free_memory():
-    machine = MachineMemory(64 * GiB, 32 * GiB, [GpuMemory(0, "A", 80 * GiB, 10 * GiB), GpuMemory(1, "B", 80 * GiB, 70 * GiB)])
+    machine = MachineMemory(
+        64 * GiB, 32 * GiB, [GpuMemory(0, "A", 80 * GiB, 10 * GiB), GpuMemory(1, "B", 80 * GiB, 70 * GiB)]
+    )
     assert machine.training_device() == ("GPU 1 (B)", 70 * GiB)
 
 

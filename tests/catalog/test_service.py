@@ -11,7 +11,7 @@ from finetune.catalog.v1 import catalog_service_pb2 as pb, catalog_service_pb2_g
 from services.catalog.builtin_models import TINY_MODEL_ID
 from services.catalog.server import build_server
 from tests.dataset.test_service import expect_error
-from tests.fakes.fake_hub import fake_hub  # noqa: F401 (fixture)
+from tests.fakes.fake_hub import fake_hub_fixture  # noqa: F401 (the fake_hub fixture)
 from tests.grpc_harness import running
 
 

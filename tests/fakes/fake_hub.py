@@ -33,7 +33,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 # Fields the hub returns for each model of a listing when no `expand` is given.
-LISTING_FIELDS = ("_id", "id", "likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag", "library_name", "createdAt", "modelId")
+LISTING_FIELDS = (
+    "_id",
+    "id",
+    "likes",
+    "trendingScore",
+    "private",
+    "downloads",
+    "tags",
+    "pipeline_tag",
+    "library_name",
+    "createdAt",
+    "modelId",
+)
 HUB_SORT_FIELDS = {"downloads", "likes", "trendingScore", "createdAt", "lastModified"}
 LFS_THRESHOLD = 10 * 2**20  # files above this are LFS-tracked on the hub, and say so in `lfs`
 
@@ -92,7 +104,11 @@ class FakeRepo:
             "cardData": card,
             "widgetData": [],
             "config": self.config,
-            "transformersInfo": {"auto_model": "AutoModelForCausalLM", "pipeline_tag": self.pipeline_tag, "processor": "AutoTokenizer"}
+            "transformersInfo": {
+                "auto_model": "AutoModelForCausalLM",
+                "pipeline_tag": self.pipeline_tag,
+                "processor": "AutoTokenizer",
+            }
             if self.pipeline_tag == "text-generation"
             else None,
             "siblings": [self._sibling(name, size, blobs) for name, size in self.files.items()],
@@ -135,7 +151,9 @@ def _weights(params: int, shards: int = 1, dtype_bytes: int = 2) -> dict[str, in
     return files
 
 
-def _llama_config(hidden: int, layers: int, vocab: int, model_type: str = "llama", arch: str = "LlamaForCausalLM") -> dict:
+def _llama_config(
+    hidden: int, layers: int, vocab: int, model_type: str = "llama", arch: str = "LlamaForCausalLM"
+) -> dict:
     return {
         "architectures": [arch],
         "model_type": model_type,
@@ -155,16 +173,29 @@ def default_repos() -> list[FakeRepo]:
     return [
         FakeRepo(
             "meta-llama/Llama-3.1-8B-Instruct",
-            downloads=5_000_000, likes=4_100, trending_score=120, gated="manual", license="llama3.1",
+            downloads=5_000_000,
+            likes=4_100,
+            trending_score=120,
+            gated="manual",
+            license="llama3.1",
             tags=["safetensors", "llama", "facebook", "meta", "llama-3", "conversational", "en", "de"],
             base_model="meta-llama/Llama-3.1-8B",
             config=_llama_config(4096, 32, 128_256),
-            files={**COMMON_FILES, **TOKENIZER_FILES, **_weights(8_030_261_248, shards=4), "original/consolidated.00.pth": 16_060_617_592},
+            files={
+                **COMMON_FILES,
+                **TOKENIZER_FILES,
+                **_weights(8_030_261_248, shards=4),
+                "original/consolidated.00.pth": 16_060_617_592,
+            },
             parameters={"BF16": 8_030_261_248},
         ),
         FakeRepo(
             "meta-llama/Llama-3.2-1B",
-            downloads=1_900_000, likes=1_900, trending_score=60, gated="manual", license="llama3.2",
+            downloads=1_900_000,
+            likes=1_900,
+            trending_score=60,
+            gated="manual",
+            license="llama3.2",
             tags=["safetensors", "llama", "facebook", "meta", "llama-3"],
             config=_llama_config(2048, 16, 128_256),
             files={**COMMON_FILES, **TOKENIZER_FILES, **_weights(1_235_814_400)},
@@ -172,16 +203,27 @@ def default_repos() -> list[FakeRepo]:
         ),
         FakeRepo(
             "codellama/CodeLlama-7b-hf",
-            downloads=90_000, likes=370, trending_score=3, license="llama2",
+            downloads=90_000,
+            likes=370,
+            trending_score=3,
+            license="llama2",
             tags=["pytorch", "safetensors", "llama", "llama-2", "code"],
             config=_llama_config(4096, 32, 32_016),
-            files={**COMMON_FILES, **TOKENIZER_FILES, "tokenizer.model": 500_058, **_weights(6_738_546_688, shards=2),
-                   "pytorch_model-00001-of-00002.bin": 9_976_634_558, "pytorch_model-00002-of-00002.bin": 3_500_315_539},
+            files={
+                **COMMON_FILES,
+                **TOKENIZER_FILES,
+                "tokenizer.model": 500_058,
+                **_weights(6_738_546_688, shards=2),
+                "pytorch_model-00001-of-00002.bin": 9_976_634_558,
+                "pytorch_model-00002-of-00002.bin": 3_500_315_539,
+            },
             parameters={"BF16": 6_738_546_688},
         ),
         FakeRepo(
             "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
-            downloads=1_400_000, likes=1_300, trending_score=25,
+            downloads=1_400_000,
+            likes=1_300,
+            trending_score=25,
             tags=["safetensors", "llama", "conversational", "en"],
             config=_llama_config(2048, 22, 32_000),
             files={**COMMON_FILES, **TOKENIZER_FILES, "tokenizer.model": 499_723, **_weights(1_100_048_384)},
@@ -189,7 +231,9 @@ def default_repos() -> list[FakeRepo]:
         ),
         FakeRepo(
             "someone/llama-chat-13b",
-            downloads=1_200, likes=9_000, trending_score=5,
+            downloads=1_200,
+            likes=9_000,
+            trending_score=5,
             tags=["safetensors", "llama", "conversational"],
             config=_llama_config(5120, 40, 32_000),
             files={**COMMON_FILES, **TOKENIZER_FILES, **_weights(13_015_864_320, shards=3)},
@@ -197,7 +241,10 @@ def default_repos() -> list[FakeRepo]:
         ),
         FakeRepo(
             "Qwen/Qwen2-VL-2B-Instruct",
-            downloads=800_000, likes=450, trending_score=400, pipeline_tag="image-text-to-text",
+            downloads=800_000,
+            likes=450,
+            trending_score=400,
+            pipeline_tag="image-text-to-text",
             tags=["safetensors", "qwen2_vl", "multimodal", "conversational"],
             config={"architectures": ["Qwen2VLForConditionalGeneration"], "model_type": "qwen2_vl"},
             files={**COMMON_FILES, **TOKENIZER_FILES, **_weights(2_208_985_600)},
@@ -205,10 +252,23 @@ def default_repos() -> list[FakeRepo]:
         ),
         FakeRepo(
             "google/flan-t5-base",
-            downloads=700_000, likes=900, trending_score=2, pipeline_tag="text2text-generation",
+            downloads=700_000,
+            likes=900,
+            trending_score=2,
+            pipeline_tag="text2text-generation",
             tags=["pytorch", "safetensors", "t5", "en"],
-            config={"architectures": ["T5ForConditionalGeneration"], "model_type": "t5", "d_model": 768, "num_layers": 12},
-            files={**COMMON_FILES, "spiece.model": 791_656, "tokenizer.json": 2_424_064, **_weights(247_577_856, dtype_bytes=4)},
+            config={
+                "architectures": ["T5ForConditionalGeneration"],
+                "model_type": "t5",
+                "d_model": 768,
+                "num_layers": 12,
+            },
+            files={
+                **COMMON_FILES,
+                "spiece.model": 791_656,
+                "tokenizer.json": 2_424_064,
+                **_weights(247_577_856, dtype_bytes=4),
+            },
             parameters={"F32": 247_577_856},
         ),
     ]
@@ -252,7 +312,9 @@ class FakeHub:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app(), log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            self.app(), log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
+        )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="fake-hub", daemon=True)
         self._stopping.clear()
@@ -349,8 +411,11 @@ def _multi(request: Request) -> dict[str, list[str]]:
     return params
 
 
-@pytest.fixture
-def fake_hub() -> Iterator[FakeHub]:
-    """A fresh fake hub per test, served on loopback; import this name into a test module to use it."""
+@pytest.fixture(name="fake_hub")
+def fake_hub_fixture() -> Iterator[FakeHub]:
+    """A fresh fake hub per test, served on loopback, as the fixture `fake_hub`.
+
+    To use it, import `fake_hub_fixture` into the test module (or a conftest).
+    """
     with FakeHub().serve() as hub:
         yield hub
