@@ -1,7 +1,8 @@
 """Hugging Face Hub search and model details, bounded in time, falling back to the offline catalog.
 
-Every hub call runs in a daemon thread and is abandoned after `timeout_s`: `list_models` takes no
-timeout and retries network errors with backoff, so only a deadline outside it bounds the answer.
+Every hub call runs with a deadline (`services.common.bounded`) and is abandoned after `timeout_s`:
+`list_models` takes no timeout and retries network errors with backoff, so only a deadline outside
+it bounds the answer.
 Search never fails for the hub's sake: when the hub is off (offline setting or `HF_HUB_OFFLINE`),
 unreachable, slow or erroring, it answers from the offline catalog and says so in `offline_reason`.
 After a timeout or network error the hub is left alone for `cooldown_s`: an abandoned call may
@@ -11,7 +12,6 @@ still be retrying in its thread, and a hub that is down should not cost every re
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,6 +22,7 @@ from services.catalog.categories import normalize_category
 from services.catalog.curated import known_record
 from services.catalog.offline import SORTS, filter_records, offline_records, sort_records
 from services.catalog.records import ModelRecord, make_record
+from services.common.bounded import CallTimedOut, call_with_deadline
 from services.common.errors import InvalidArgument, NotFound, Unavailable
 
 log = logging.getLogger(__name__)
@@ -185,32 +186,21 @@ class HubClient:
     # -- bounded calls --------------------------------------------------------------------------
 
     def _bounded(self, call: Callable[[], T], passthrough: tuple[type[BaseException], ...] = ()) -> T:
-        """Run `call` in a daemon thread; its result, or HubUnreachable when it fails or overruns the timeout."""
-        if time.monotonic() < self._down_until:
-            raise HubUnreachable(self._down_reason)
-        outcome: dict[str, object] = {}
-
-        def run() -> None:
-            try:
-                outcome["value"] = call()
-            except BaseException as exc:  # handed to the caller's thread below
-                outcome["error"] = exc
-
-        worker = threading.Thread(target=run, name="hub-call", daemon=True)
-        worker.start()
-        worker.join(self.timeout_s)
-        if worker.is_alive():
-            raise self._mark_down(f"timed out after {self.timeout_s:.1f} s")
-        error = outcome.get("error")
-        if error is None:
-            return outcome["value"]  # type: ignore[return-value]
-        if isinstance(error, passthrough):
-            raise error
+        """Run `call` with the deadline `timeout_s`; its result, or HubUnreachable when it fails or overruns."""
         from huggingface_hub.errors import HfHubHTTPError
 
-        if isinstance(error, HfHubHTTPError):
+        if time.monotonic() < self._down_until:
+            raise HubUnreachable(self._down_reason)
+        try:
+            return call_with_deadline(call, self.timeout_s, name="hub-call")
+        except CallTimedOut as exc:
+            raise self._mark_down(str(exc)) from None
+        except passthrough:
+            raise
+        except HfHubHTTPError as error:
             raise HubUnreachable(describe_hub_error(error)) from error
-        raise self._mark_down(describe_hub_error(error)) from error
+        except Exception as error:
+            raise self._mark_down(describe_hub_error(error)) from error
 
     def _mark_down(self, reason: str) -> HubUnreachable:
         self._down_until = time.monotonic() + self.cooldown_s

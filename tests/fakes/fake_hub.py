@@ -6,19 +6,41 @@ Use it through the real client:
         api = HfApi(endpoint=hub.endpoint, token=False)
 
 Knobs for tests: `delay_s` (every API answer waits that long: a slow hub), `fail_status` (every API
-answer is that HTTP error), `repos` (add or remove `FakeRepo`s), `requests` (what was asked, in order).
-More routes (create repo, preupload, commit for push-to-hub) go in with `add_route` before `serve()`;
-they are matched before the model-info catch-all. Endpoints implemented, as HfApi 2.4 calls them:
+answer is that HTTP error), `repos` (add or remove `FakeRepo`s), `requests` (what was asked, in order),
+`tokens` (valid write tokens -> user name; `VALID_TOKEN` is `FAKE_USER`'s). More routes go in with
+`add_route` before `serve()`; they are matched before the built-in ones. Endpoints implemented, as
+HfApi 2.4 calls them:
 
 - GET /api/models                                   list_models (search, author, filter, sort, limit, expand)
 - GET /api/models/{repo_id}                         model_info (blobs=True adds file sizes; expand)
 - GET /api/models/{repo_id}/revision/{revision}     model_info at a revision
+
+Uploads (whoami, create_repo, create_commit / upload_folder). They need `Authorization: Bearer <token>`
+with a token from `tokens` (else 401 "Invalid credentials in Authorization header", as the hub says),
+and write to the token's user namespace only (else 403). Created repos join `repos`; what a commit
+brings lands in `FakeRepo.contents` (path -> bytes) and `FakeRepo.commits`:
+
+- GET  /api/whoami-v2                                       whoami
+- POST /api/repos/create                                    create_repo (409 when it exists: exist_ok)
+- POST /api/validate-yaml                                   README.md front matter check before a commit
+- POST /api/models/{repo_id}/preupload/{revision}           upload mode per file: "lfs" or "regular"
+- POST /{repo_id}.git/info/lfs/objects/batch                LFS batch: upload + verify actions
+- PUT  /fake-lfs/{oid}                                      the LFS object (basic transfer, like a presigned S3 PUT)
+- POST /{repo_id}.git/info/lfs/objects/verify               LFS verify
+- POST /api/models/{repo_id}/commit/{revision}              the commit, NDJSON (header, file, lfsFile, deletedFile)
+
+With hf_xet installed, HfApi sends LFS files through Xet storage, which this fake does not speak:
+tests that upload binary files set `huggingface_hub.constants.HF_HUB_DISABLE_XET = True` (monkeypatch)
+so the client takes the LFS path above.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import fnmatch
 import hashlib
+import json
 import socket
 import threading
 import time
@@ -48,6 +70,22 @@ LISTING_FIELDS = (
 )
 HUB_SORT_FIELDS = {"downloads", "likes", "trendingScore", "createdAt", "lastModified"}
 LFS_THRESHOLD = 10 * 2**20  # files above this are LFS-tracked on the hub, and say so in `lfs`
+VALID_TOKEN = "hf_fake_write_token"
+FAKE_USER = "fake-user"
+# What a new model repo's default .gitattributes sends to LFS (the usual part of it).
+LFS_PATTERNS = ("*.safetensors", "*.bin", "*.pt", "*.pth", "*.ckpt", "*.h5", "*.msgpack", "*.onnx", "*.model",
+                "*.pkl", "*.npy", "*.gguf", "*.zip", "*.tar.gz")
+
+
+@dataclass
+class FakeCommit:
+    """One commit pushed to the fake hub."""
+
+    oid: str
+    summary: str
+    description: str
+    added: list[str]
+    deleted: list[str]
 
 
 @dataclass
@@ -70,10 +108,13 @@ class FakeRepo:
     config: dict = field(default_factory=dict)
     files: dict[str, int] = field(default_factory=dict)  # file name -> size in bytes
     parameters: dict[str, int] = field(default_factory=dict)  # safetensors dtype -> parameter count
+    contents: dict[str, bytes] = field(default_factory=dict)  # uploaded file name -> its bytes
+    commits: list[FakeCommit] = field(default_factory=list)  # pushed commits, oldest first
 
     @property
     def sha(self) -> str:
-        return hashlib.sha1(self.id.encode()).hexdigest()
+        """The head commit: the last pushed one, else one derived from the id."""
+        return self.commits[-1].oid if self.commits else hashlib.sha1(self.id.encode()).hexdigest()
 
     @property
     def author(self) -> str:
@@ -84,7 +125,7 @@ class FakeRepo:
         if self.base_model:
             card["base_model"] = self.base_model
         data = {
-            "_id": self.sha[:24],
+            "_id": hashlib.sha1(self.id.encode()).hexdigest()[:24],
             "id": self.id,
             "modelId": self.id,
             "author": self.author,
@@ -282,6 +323,8 @@ class FakeHub:
         self.delay_s = 0.0
         self.fail_status: int | None = None
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
+        self.tokens: dict[str, str] = {VALID_TOKEN: FAKE_USER}
+        self.lfs_objects: dict[str, bytes] = {}  # sha256 hex -> content, uploaded through the LFS routes
         self.endpoint = ""
         self._extra_routes: list[Route] = []
         self._stopping = threading.Event()
@@ -296,6 +339,7 @@ class FakeHub:
         return Starlette(
             routes=[
                 *self._extra_routes,
+                *self._upload_routes(),
                 Route("/api/models", self._wrap(self.list_models), methods=["GET"]),
                 Route("/api/models/{repo_id:path}/revision/{revision}", self._wrap(self.model_info), methods=["GET"]),
                 Route("/api/models/{repo_id:path}", self._wrap(self.model_info), methods=["GET"]),
@@ -394,6 +438,191 @@ class FakeHub:
         params = _multi(request)
         blobs = params.get("blobs") in (["True"], ["true"])
         return JSONResponse(select(repo.full_json(blobs=blobs), params.get("expand")))
+
+
+    # -- uploads ----------------------------------------------------------------------------------
+
+    def _upload_routes(self) -> list[Route]:
+        return [
+            Route("/api/whoami-v2", self._wrap(self.whoami), methods=["GET"]),
+            Route("/api/repos/create", self._wrap(self.create_repo), methods=["POST"]),
+            Route("/api/validate-yaml", self._wrap(self.validate_yaml), methods=["POST"]),
+            Route("/api/models/{repo_id:path}/preupload/{revision}", self._wrap(self.preupload), methods=["POST"]),
+            Route("/api/models/{repo_id:path}/commit/{revision}", self._wrap(self.commit), methods=["POST"]),
+            Route("/fake-lfs/{oid}", self._wrap(self.lfs_put), methods=["PUT"]),
+            Route("/{repo_id:path}.git/info/lfs/objects/batch", self._wrap(self.lfs_batch), methods=["POST"]),
+            Route("/{repo_id:path}.git/info/lfs/objects/verify", self._wrap(self.lfs_verify), methods=["POST"]),
+        ]
+
+    def _user(self, request: Request) -> str | Response:
+        """The token's user, or the hub's 401."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return error(401, None, "You must be authenticated to access this resource")
+        if token not in self.tokens:
+            return error(401, None, "Invalid credentials in Authorization header")
+        return self.tokens[token]
+
+    def _writable_repo(self, request: Request) -> FakeRepo | Response:
+        """The repo in the path if the token's user may push to it; else the hub's 401, 403 or 404."""
+        user = self._user(request)
+        if isinstance(user, Response):
+            return user
+        repo_id = request.path_params["repo_id"]
+        repo = self.repos.get(repo_id)
+        if repo is None or (repo.private and repo.author != user):
+            return error(404, "RepoNotFound", "Repository not found")
+        if repo.author != user:
+            return error(403, None, f"You don't have the rights to push to {repo_id}")
+        if request.path_params.get("revision", "main") != "main":
+            return error(404, "RevisionNotFound", "Invalid rev id: " + request.path_params["revision"])
+        return repo
+
+    def whoami(self, request: Request) -> Response:
+        user = self._user(request)
+        if isinstance(user, Response):
+            return user
+        return JSONResponse(
+            {
+                "type": "user",
+                "id": hashlib.sha1(user.encode()).hexdigest()[:24],
+                "name": user,
+                "fullname": user.title(),
+                "orgs": [],
+                "auth": {"type": "access_token", "accessToken": {"displayName": "fake", "role": "write"}},
+            }
+        )
+
+    async def create_repo(self, request: Request) -> Response:
+        user = self._user(request)
+        if isinstance(user, Response):
+            return user
+        body = json.loads(await request.body())
+        namespace = body.get("organization") or user
+        repo_id = f"{namespace}/{body.get('name', '')}"
+        if body.get("type", "model") != "model":
+            return error(400, None, "The fake hub only hosts model repos")
+        if namespace != user:
+            return error(403, None, f'You don\'t have the rights to create a model under the namespace "{namespace}"')
+        if repo_id in self.repos:
+            return JSONResponse({"error": "You already created this model repo", "url": self._url(repo_id)}, 409)
+        private = body.get("visibility", "public") == "private" or body.get("private") is True
+        self.repos[repo_id] = FakeRepo(
+            repo_id, private=private, pipeline_tag=None, library_name=None, license=None, tags=[]
+        )
+        repo_key = hashlib.sha1(repo_id.encode()).hexdigest()[:24]
+        return JSONResponse({"url": self._url(repo_id), "name": repo_id, "id": repo_key})
+
+    async def validate_yaml(self, request: Request) -> Response:
+        body = json.loads(await request.body())
+        content: str = body.get("content", "")
+        if content.startswith("---") and "\n---" not in content[3:]:
+            return JSONResponse({"errors": [{"message": "metadata block is not closed"}], "warnings": []}, 400)
+        return JSONResponse({"errors": [], "warnings": []})
+
+    async def preupload(self, request: Request) -> Response:
+        repo = self._writable_repo(request)
+        if isinstance(repo, Response):
+            return repo
+        body = json.loads(await request.body())
+        files = []
+        for item in body["files"]:
+            sample = base64.b64decode(item["sample"])
+            lfs = (
+                any(fnmatch.fnmatch(item["path"].rpartition("/")[2], p) for p in LFS_PATTERNS)
+                or item["size"] > LFS_THRESHOLD
+                or b"\0" in sample  # the hub refuses binary files outside LFS
+            )
+            old = repo.contents.get(item["path"])
+            oid = None
+            if old is not None:
+                oid = hashlib.sha256(old).hexdigest() if lfs else _git_blob_sha(old)
+            files.append({"path": item["path"], "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False,
+                          "oid": oid})
+        return JSONResponse({"files": files, "commitOid": repo.sha})
+
+    async def lfs_batch(self, request: Request) -> Response:
+        repo = self._writable_repo(request)
+        if isinstance(repo, Response):
+            return repo
+        body = json.loads(await request.body())
+        if body.get("operation") != "upload":
+            return error(400, None, "Only uploads are supported by the fake hub")
+        objects = []
+        for obj in body["objects"]:
+            entry = {"oid": obj["oid"], "size": obj["size"], "authenticated": True}
+            if self.lfs_objects.get(obj["oid"]) is None:
+                entry["actions"] = {
+                    "upload": {"href": f"{self.endpoint}/fake-lfs/{obj['oid']}", "header": {}},
+                    "verify": {"href": f"{self.endpoint}/{repo.id}.git/info/lfs/objects/verify", "header": {}},
+                }
+            objects.append(entry)
+        return JSONResponse({"transfer": "basic", "objects": objects, "hash_algo": "sha256"},
+                            media_type="application/vnd.git-lfs+json")
+
+    async def lfs_put(self, request: Request) -> Response:
+        oid = request.path_params["oid"]
+        data = await request.body()
+        if hashlib.sha256(data).hexdigest() != oid:
+            return error(400, None, "Uploaded content does not match its sha256")
+        self.lfs_objects[oid] = data
+        return Response(status_code=200, headers={"ETag": f'"{oid[:32]}"'})
+
+    async def lfs_verify(self, request: Request) -> Response:
+        repo = self._writable_repo(request)
+        if isinstance(repo, Response):
+            return repo
+        body = json.loads(await request.body())
+        data = self.lfs_objects.get(body["oid"])
+        if data is None or len(data) != body["size"]:
+            return error(404, None, f"LFS object {body['oid']} not found or of another size")
+        return JSONResponse({"success": True})
+
+    async def commit(self, request: Request) -> Response:
+        repo = self._writable_repo(request)
+        if isinstance(repo, Response):
+            return repo
+        lines = [json.loads(line) for line in (await request.body()).splitlines() if line.strip()]
+        if not lines or lines[0].get("key") != "header":
+            return error(400, None, "The first line of a commit must be its header")
+        header = lines[0]["value"]
+        files: dict[str, bytes] = {}
+        deleted: list[str] = []
+        for line in lines[1:]:
+            key, value = line["key"], line["value"]
+            if key == "file":
+                files[value["path"]] = base64.b64decode(value["content"])
+            elif key == "lfsFile":
+                data = self.lfs_objects.get(value["oid"])
+                if data is None:
+                    return error(422, None, f"LFS file {value['path']} was not uploaded (oid {value['oid']})")
+                files[value["path"]] = data
+            elif key in ("deletedFile", "deletedFolder"):
+                deleted.append(value["path"])
+            else:
+                return error(400, None, f"Unsupported commit operation {key!r}")
+        for path in deleted:
+            for name in [n for n in repo.contents if n == path or n.startswith(path.rstrip("/") + "/")]:
+                repo.contents.pop(name)
+                repo.files.pop(name, None)
+        for path, data in files.items():
+            repo.contents[path] = data
+            repo.files[path] = len(data)
+        oid = hashlib.sha1(f"{repo.sha}{header.get('summary')}{sorted(files)}{len(repo.commits)}".encode()).hexdigest()
+        repo.commits.append(FakeCommit(oid, header.get("summary", ""), header.get("description", ""),
+                                       sorted(files), deleted))
+        return JSONResponse(
+            {"success": True, "commitOid": oid, "commitUrl": f"{self._url(repo.id)}/commit/{oid}",
+             "pullRequestUrl": None}
+        )
+
+    def _url(self, repo_id: str) -> str:
+        return f"{self.endpoint}/{repo_id}"
+
+
+def _git_blob_sha(data: bytes) -> str:
+    """The git object id of a blob: what the hub reports as a regular file's oid."""
+    return hashlib.sha1(b"blob " + str(len(data)).encode() + b"\0" + data).hexdigest()
 
 
 def error(status: int, code: str | None, message: str) -> JSONResponse:
