@@ -19,7 +19,10 @@ DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _SNIFF_RECORDS = 50
 _EXCEL_SEP_LINE = re.compile(r"\A\s*sep=(.)\r?\n")  # Excel's "sep=;" first line
-_FIX_QUOTES = "Put cells that contain the delimiter, quotes or line breaks in double quotes, and write a quote inside a cell as two (\"\")."
+_FIX_QUOTES = (
+    "Put cells that contain the delimiter, quotes or line breaks in double quotes, "
+    'and write a quote inside a cell as two ("").'
+)
 
 
 @dataclass
@@ -42,16 +45,18 @@ def read_csv_table(utf8: bytes, sample: str, *, preferred_delimiter: str | None 
     records = _sample_records(sample, delimiter)
     if not records:
         raise InvalidArgument("The file has no header row. Put 'input,output' on the first line.", reason="EMPTY_FILE")
-    raw_header, first_rows = records[0], records[1:]
-    names, notices = normalise_columns(raw_header)
-    extra = _extra_fields(first_rows, len(names))
-    if extra:  # rows wider than the header: only harmless if the extra fields are empty (trailing delimiters)
-        names = names + [f"unnamed_{len(names) + i + 1}" for i in range(extra)]
+    raw_header = records[0]
+    named = raw_header[: _last_named(raw_header)]
+    names, notices = normalise_columns(named)
+    # Unnamed columns at the end of the header, and fields beyond it in the first row (pandas would
+    # silently turn those into an index): read them under placeholder names, then settle them.
+    width = max(len(raw_header), len(records[1]) if len(records) > 1 else 0)
+    tail = [f"unnamed_{i + 1}" for i in range(len(named), width)]
 
-    frame = read_csv_frame(utf8, delimiter, names, skip)
-    if extra:
-        frame, note = _drop_trailing_empty_fields(frame, names[-extra:], len(raw_header), delimiter)
-        notices.append(note)
+    frame = read_csv_frame(utf8, delimiter, names + tail, skip)
+    if tail:
+        frame, tail_notices = _settle_unnamed_tail(frame, tail, len(raw_header), delimiter)
+        notices += tail_notices
     return CsvTable(frame, list(raw_header), delimiter, notices)
 
 
@@ -100,8 +105,12 @@ def _sample_records(sample: str, delimiter: str) -> list[list[str]]:
     return records
 
 
-def _extra_fields(rows: list[list[str]], width: int) -> int:
-    return max((len(r) - width for r in rows[:1]), default=0)
+def _last_named(header: list[str]) -> int:
+    """Length of the header without its trailing blank names."""
+    width = len(header)
+    while width and not header[width - 1].strip():
+        width -= 1
+    return width
 
 
 def read_csv_frame(utf8: bytes, delimiter: str, names: list[str] | None = None, skip: int = 0) -> pd.DataFrame:
@@ -162,21 +171,41 @@ def physical_line(utf8: bytes, record_index: int, delimiter: str) -> int:
     Error path only: re-reads the file with the csv module up to that record."""
     text = io.TextIOWrapper(io.BytesIO(utf8), encoding="utf-8", newline="")
     reader = csv.reader(text, delimiter=delimiter)
+    limit = csv.field_size_limit(2**31 - 1)  # the default (128 KB) would stop at a long cell
     try:
         for _ in itertools.islice(reader, record_index):
             pass
     except csv.Error:
         pass
+    finally:
+        csv.field_size_limit(limit)
     return reader.line_num + 1
 
 
-def _drop_trailing_empty_fields(
-    frame: pd.DataFrame, extra: list[str], header_width: int, delimiter: str
-) -> tuple[pd.DataFrame, Issue]:
-    filled = frame[extra].ne("").any(axis=1)
-    if filled.any():
-        rows = row_numbers(filled.to_numpy().nonzero()[0])
+def _settle_unnamed_tail(
+    frame: pd.DataFrame, tail: list[str], header_width: int, delimiter: str
+) -> tuple[pd.DataFrame, list[Issue]]:
+    """Empty tail columns (a trailing delimiter on every line) are dropped with a warning. A filled
+    column under a blank header name is kept as 'unnamed_<n>'. Filled fields beyond the header are
+    an error: the header is short or a cell holds an unquoted delimiter."""
+    notices = []
+    empty = [c for c in tail if frame[c].eq("").all()]
+    if empty:
+        notices.append(Issue(
+            "TRAILING_DELIMITER",
+            WARNING,
+            f"Lines end with an extra {DELIMITER_NAMES[delimiter]} delimiter; the empty column after it was ignored.",
+        ))
+    for position, name in enumerate(tail, start=len(frame.columns) - len(tail)):
+        if name in empty:
+            continue
+        if position < header_width:
+            message = f"Column {position + 1} has no name; it was read as {name!r}."
+            notices.append(Issue("COLUMN_RENAMED", WARNING, message))
+            continue
+        filled = frame[name].ne("").to_numpy(dtype=bool)
         count = int(filled.sum())
+        rows = row_numbers(filled.nonzero()[0])
         raise InvalidArgument(
             f"The header has {header_width} columns but {describe_rows(rows, count, 'data rows')} "
             f"{'has' if count == 1 else 'have'} more fields. Name the extra columns in the header, or quote "
@@ -184,9 +213,4 @@ def _drop_trailing_empty_fields(
             reason="MALFORMED_CSV",
             metadata={"rows": ",".join(map(str, rows)), "expected_fields": header_width},
         )
-    note = Issue(
-        "TRAILING_DELIMITER",
-        WARNING,
-        f"Rows end with an extra {DELIMITER_NAMES[delimiter]} delimiter; the empty last field was ignored.",
-    )
-    return frame.drop(columns=extra), note
+    return frame.drop(columns=empty), notices

@@ -4,7 +4,7 @@ Rules, in order (all C-speed: `bytes.decode`, `bytes.count`, slicing; no Python 
 1. A byte-order mark decides: UTF-32 LE/BE, UTF-8 ("utf-8-sig"), UTF-16 LE/BE.
 2. No BOM but NUL bytes: if the first 64 KB has NULs at nearly every odd (even) byte and almost none
    at the other parity, it is BOM-less UTF-16 LE (BE). Otherwise the file is binary and refused.
-3. Valid UTF-8 (pure ASCII included) is "utf-8".
+3. Valid UTF-8 (pure ASCII included) is "utf-8" (checked by the parser's own decoding, see decode_upload).
 4. Otherwise, if the file has more valid multi-byte UTF-8 characters than invalid bytes, it is
    UTF-8 with stray bytes: they become U+FFFD, with a warning. Else Windows-1252 if every byte
    decodes under it, else Latin-1 (which accepts any byte); both are converted to UTF-8 and
@@ -59,47 +59,57 @@ class DecodedText:
     utf8: bytes
     encoding: str  # what the upload was: utf-8, utf-8-sig, utf-16-le, utf-16-be, utf-32-le, utf-32-be, cp1252, latin-1
     notices: list[Issue] = field(default_factory=list)
+    verified: bool = True  # False: assumed to be UTF-8, the parser's decoding checks it (see decode_upload)
 
     def sample(self, size: int = SAMPLE_BYTES) -> str:
         """The first `size` bytes as text (a character cut at the end is dropped)."""
         return self.utf8[:size].decode("utf-8", errors="ignore")
 
 
-def decode_upload(data: bytes) -> DecodedText:
-    """Detect the encoding of `data` and return it as UTF-8. Raises InvalidArgument for binary files."""
+def decode_upload(data: bytes, *, trust_utf8: bool = True) -> DecodedText:
+    """Detect the encoding of `data` and return it as UTF-8. Raises InvalidArgument for binary files
+    and for text that cannot be decoded in the encoding its BOM names.
+
+    With `trust_utf8`, non-ASCII bytes without a BOM (or with a UTF-8 BOM) are assumed to be UTF-8
+    without a check (`verified=False`): pandas' parser decodes every byte anyway and raises
+    UnicodeDecodeError if that was wrong, and the caller then decodes again with trust_utf8=False.
+    That spares the common case a full pass over the file."""
+    bom, body = _split_bom(data)
+    if bom not in (None, "utf-8-sig"):
+        return _checked(_transcode(body, bom), bom)
+    first_nul = body.find(b"\x00")
+    if first_nul >= 0:
+        utf16 = _bomless_utf16(body[:SAMPLE_BYTES]) if bom is None else None
+        if utf16 is None:
+            raise _binary(data, f"found binary data (NUL bytes) at byte {first_nul + len(data) - len(body)}")
+        return _checked(_transcode(body, utf16), utf16)
+    name = bom or "utf-8"
+    if body.isascii():
+        return _checked(body, name)
+    if trust_utf8:
+        return _checked(body, name, verified=False)
+    if _is_utf8(body):
+        return _checked(body, name)
+    return _not_utf8(body, name)
+
+
+def _split_bom(data: bytes) -> tuple[str | None, bytes]:
     for bom, name in _BOMS:
         if data.startswith(bom):
-            if name == "utf-8-sig":
-                body = _utf8_or_none(data, len(bom))
-                return _checked(body if body is not None else _refuse_bad_utf8(data), name)
-            return _checked(_transcode(data[len(bom):], name), name)
-
-    first_nul = data.find(b"\x00")
-    if first_nul >= 0:
-        name = _bomless_utf16(data[:SAMPLE_BYTES])
-        if name is None:
-            raise _binary(data, f"found binary data (NUL bytes) at byte {first_nul}")
-        return _checked(_transcode(data, name), name)
-
-    utf8 = _utf8_or_none(data, 0)
-    if utf8 is not None:
-        return _checked(utf8, "utf-8")
-    return _checked_fallback(data)
+            return name, data[len(bom):]
+    return None, data
 
 
-def _utf8_or_none(data: bytes, start: int) -> bytes | None:
-    """data[start:] if it is valid UTF-8, else None. Decodes in chunks so a 50 MB file never exists twice as str."""
-    body = data[start:] if start else data
-    if body.isascii():
-        return body
+def _is_utf8(body: bytes) -> bool:
+    """Decodes in chunks so a 50 MB file never exists twice as str."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     view = memoryview(body)
     try:
         for offset in range(0, len(body), _CHUNK):
             decoder.decode(view[offset : offset + _CHUNK], final=offset + _CHUNK >= len(body))
     except UnicodeDecodeError:
-        return None
-    return body
+        return False
+    return True
 
 
 def _first_bad_utf8_byte(data: bytes) -> int:
@@ -108,16 +118,6 @@ def _first_bad_utf8_byte(data: bytes) -> int:
     except UnicodeDecodeError as exc:
         return exc.start
     return -1
-
-
-def _refuse_bad_utf8(data: bytes) -> bytes:
-    pos = _first_bad_utf8_byte(data[len(codecs.BOM_UTF8):]) + len(codecs.BOM_UTF8)
-    raise InvalidArgument(
-        f"The file starts with a UTF-8 byte-order mark but byte {pos} is not valid UTF-8. "
-        "Save the file again as 'CSV UTF-8' and upload it.",
-        reason="UNSUPPORTED_ENCODING",
-        metadata={"encoding": "utf-8-sig", "byte": pos},
-    )
 
 
 def _transcode(body: bytes, name: str) -> bytes:
@@ -145,15 +145,15 @@ def _bomless_utf16(sample: bytes) -> str | None:
     return None
 
 
-def _checked_fallback(data: bytes) -> DecodedText:
-    """Not valid UTF-8. Mostly UTF-8 with a few stray bytes (more valid multi-byte characters than
-    bad bytes) keeps UTF-8 and replaces the bad bytes; anything else is read as cp1252/Latin-1."""
-    bad_at = _first_bad_utf8_byte(data)
-    replaced = data.decode("utf-8", errors="replace")
+def _not_utf8(body: bytes, name: str) -> DecodedText:
+    """Mostly UTF-8 with a few stray bytes (more valid multi-byte characters than bad bytes) stays
+    UTF-8 with the bad bytes replaced; otherwise cp1252, else Latin-1 (refused after a UTF-8 BOM)."""
+    bad_at = _first_bad_utf8_byte(body)
+    replaced = body.decode("utf-8", errors="replace")
     bad_bytes = replaced.count("\ufffd")
-    multibyte_chars = len(data) - len(replaced)  # each valid 2-4 byte character shortens the text
+    multibyte_chars = len(body) - len(replaced)  # each valid 2-4 byte character shortens the text
     if multibyte_chars > bad_bytes:
-        _refuse_control_heavy(data, replaced[:SAMPLE_BYTES])
+        _refuse_control_heavy(body, replaced[:SAMPLE_BYTES])
         notice = Issue(
             code="INVALID_UTF8_REPLACED",
             severity=WARNING,
@@ -162,12 +162,19 @@ def _checked_fallback(data: bytes) -> DecodedText:
                 "replaced by '\ufffd'. Fix those characters in the file if they matter."
             ),
         )
-        return DecodedText(replaced.encode("utf-8"), "utf-8", [notice])
+        return DecodedText(replaced.encode("utf-8"), name, [notice])
+    if name == "utf-8-sig":
+        raise InvalidArgument(
+            f"The file starts with a UTF-8 byte-order mark but byte {bad_at + 3} is not valid UTF-8. "
+            "Save the file again as 'CSV UTF-8' and upload it.",
+            reason="UNSUPPORTED_ENCODING",
+            metadata={"encoding": name, "byte": bad_at + 3},
+        )
     try:
-        text, name, label = data.decode("cp1252"), "cp1252", "Windows-1252 (cp1252)"
+        text, name, label = body.decode("cp1252"), "cp1252", "Windows-1252 (cp1252)"
     except UnicodeDecodeError:
-        text, name, label = data.decode("latin-1"), "latin-1", "Latin-1 (ISO-8859-1)"
-    _refuse_control_heavy(data, text[:SAMPLE_BYTES])
+        text, name, label = body.decode("latin-1"), "latin-1", "Latin-1 (ISO-8859-1)"
+    _refuse_control_heavy(body, text[:SAMPLE_BYTES])
     notice = Issue(
         code="ENCODING_CONVERTED",
         severity=WARNING,
@@ -179,8 +186,8 @@ def _checked_fallback(data: bytes) -> DecodedText:
     return DecodedText(text.encode("utf-8"), name, [notice])
 
 
-def _checked(utf8: bytes, encoding: str) -> DecodedText:
-    decoded = DecodedText(utf8, encoding)
+def _checked(utf8: bytes, encoding: str, *, verified: bool = True) -> DecodedText:
+    decoded = DecodedText(utf8, encoding, verified=verified)
     _refuse_control_heavy(utf8, decoded.sample())
     return decoded
 

@@ -71,12 +71,9 @@ def _deduplicated(raw: list[str], names: list[str], notices: list[Issue]) -> lis
             while f"{name}_{suffix}" in seen or f"{name}_{suffix}" in names:
                 suffix += 1
             renamed = f"{name}_{suffix}"
-            notices.append(
-                Issue("COLUMN_RENAMED", WARNING, f"Column {i + 1} repeats the name {name!r}; it was read as {renamed!r}.")
-            )
+            message = f"Column {i + 1} repeats the name {name!r}; it was read as {renamed!r}."
+            notices.append(Issue("COLUMN_RENAMED", WARNING, message))
             name = renamed
-        else:
-            seen[name] = i
-        seen.setdefault(name, i)
+        seen[name] = i
         out.append(name)
     return out

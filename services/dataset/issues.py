@@ -23,7 +23,13 @@ class Issue:
     count: int = 0  # how many rows (or cells) are affected in all
 
     def to_dict(self) -> dict:
-        return {"code": self.code, "severity": self.severity, "message": self.message, "rows": list(self.rows), "count": self.count}
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "rows": list(self.rows),
+            "count": self.count,
+        }
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:

@@ -37,49 +37,58 @@ class JsonTable:
 
 
 def read_json_table(text: str, *, whole_document: bool) -> JsonTable:
-    """`whole_document`: the text is one JSON value (a list of records); otherwise one record per line."""
-    chat = _ChatTally()
+    """`whole_document`: the text is one JSON value (a list of records); otherwise one record per
+    line. Messages locate records by line (JSONL) or by item number in the list (JSON)."""
+    unit = "item" if whole_document else "line"
+    chat = _ChatTally(unit)
     keys: dict[str, None] = {}
     rows = []
-    for line, record in _records(text, whole_document):
-        row = _flatten(record, line, chat)
+    for number, record in (_list_items(text) if whole_document else _lines(text)):
+        row = _flatten(_object(record, f"{unit.capitalize()} {number}"), number, chat)
         keys.update(dict.fromkeys(row))
         rows.append(row)
     raw_columns = list(keys)
-    frame = pd.DataFrame.from_records(rows, columns=raw_columns).fillna("").astype(str) if rows else pd.DataFrame(
-        {c: pd.Series([], dtype=str) for c in raw_columns}
+    frame = pd.DataFrame(
+        {c: pd.array([row.get(c, "") for row in rows], dtype=str) for c in raw_columns}, index=pd.RangeIndex(len(rows))
     )
     names, notices = normalise_columns(raw_columns)
     frame.columns = names
     return JsonTable(frame, raw_columns, notices + chat.notices())
 
 
-def _records(text: str, whole_document: bool):
-    """(line number, record) pairs; the line of a list item is where the list starts for JSON documents."""
-    if whole_document:
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise _bad_json(exc.lineno, exc) from None
-        if not isinstance(value, list):
-            raise InvalidArgument(
-                f"The JSON file holds a {_json_type(value)}; it must hold a list of objects like [{_EXAMPLE}, ...] "
-                "or one object per line (JSONL).",
-                reason="INVALID_RECORD",
-            )
-        for index, record in enumerate(value, start=1):
-            yield index, _object(record, f"Item {index} of the list")
-        return
+def _list_items(text: str):
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _bad_json(exc.lineno, exc) from None
+    if not isinstance(value, list):
+        raise InvalidArgument(
+            f"The JSON file holds a {_json_type(value)}; it must hold a list of objects like [{_EXAMPLE}, ...] "
+            "or one object per line (JSONL).",
+            reason="INVALID_RECORD",
+        )
+    return enumerate(value, start=1)
+
+
+def _lines(text: str):
+    """(line number, value) for each non-blank line. All lines are parsed in one json.loads call
+    (one C-level scan instead of a call per line); if that fails, line by line to name the bad one."""
     # split on \n only: str.splitlines would also split on U+2028, which JSON strings may contain
-    for line_no, line in enumerate(text.split("\n"), start=1):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise _bad_json(line_no, exc) from None
-        yield line_no, _object(record, f"Line {line_no}")
+    numbered = [(n, line) for n, line in enumerate(text.split("\n"), start=1) if line and not line.isspace()]
+    try:
+        values = json.loads("[" + ",".join(line for _, line in numbered) + "]")
+    except json.JSONDecodeError:
+        values = None
+    if values is None or len(values) != len(numbered):  # e.g. a line "1, 2" holds two values
+        values = [_parse_line(n, line) for n, line in numbered]
+    return zip((n for n, _ in numbered), values)
+
+
+def _parse_line(number: int, line: str):
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise _bad_json(number, exc) from None
 
 
 def _bad_json(line: int, exc: json.JSONDecodeError) -> InvalidArgument:
@@ -117,9 +126,10 @@ def _text(value) -> str:
 
 
 class _ChatTally:
-    """Lines of chat records whose conversion lost something, for one warning each."""
+    """Records (by line or item number) whose chat conversion lost something, for one warning each."""
 
-    def __init__(self):
+    def __init__(self, unit: str):
+        self.unit = unit
         self.no_assistant: list[int] = []
         self.dropped_turns: list[int] = []
 
@@ -142,61 +152,56 @@ class _ChatTally:
             ))
         return out
 
-    @staticmethod
-    def _records(lines: list[int]) -> str:
-        where = describe_rows(lines[:20], len(lines), "lines")
-        return f"{plural(len(lines), 'chat record')} ({where}) {'has' if len(lines) == 1 else 'have'}"
+    def _records(self, numbers: list[int]) -> str:
+        where = describe_rows(numbers[:20], len(numbers), f"{self.unit}s")
+        return f"{plural(len(numbers), 'chat record')} ({where}) {'has' if len(numbers) == 1 else 'have'}"
 
 
-def _flatten(record: dict, line: int, chat: _ChatTally) -> dict[str, str]:
+def _flatten(record: dict, number: int, chat: _ChatTally) -> dict[str, str]:
     if "messages" not in record:
         return {str(k): _text(v) for k, v in record.items()}
     row = {str(k): _text(v) for k, v in record.items() if k != "messages"}
-    row["input"], row["output"] = _chat_to_pair(record["messages"], line, chat)
+    row["input"], row["output"] = _chat_to_pair(record["messages"], number, chat)
     return row
 
 
-def _chat_to_pair(messages, line: int, chat: _ChatTally) -> tuple[str, str]:
+def _chat_to_pair(messages, number: int, chat: _ChatTally) -> tuple[str, str]:
+    where = f"{chat.unit.capitalize()} {number}"
     if not isinstance(messages, list):
-        raise InvalidArgument(
-            f"Line {line}: 'messages' must be a list of {{\"role\": ..., \"content\": ...}} objects.",
-            reason="INVALID_RECORD",
-            metadata={"line": line},
-        )
-    turns = [(_role(m, line, i), _content(m, line, i)) for i, m in enumerate(messages, start=1)]
+        raise _bad_chat(f"{where}: 'messages' must be a list of {{\"role\": ..., \"content\": ...}} objects.", number)
+    turns = [(_role(m, where, i, number), _content(m, where, i, number)) for i, m in enumerate(messages, start=1)]
     last = max((i for i, (role, _) in enumerate(turns) if role == "assistant"), default=None)
     if last is None:
-        chat.no_assistant.append(line)
+        chat.no_assistant.append(number)
         before, output = turns, ""
     else:
         before, output = turns[:last], turns[last][1]
         if last != len(turns) - 1 or any(role == "assistant" for role, _ in before):
-            chat.dropped_turns.append(line)
+            chat.dropped_turns.append(number)
     system = [c for role, c in before if role == "system"]
     user = [c for role, c in before if role == "user"]
     return "\n\n".join(system + user), output
 
 
-def _role(message, line: int, index: int) -> str:
-    role = message.get("role") if isinstance(message, dict) else None
+def _role(message, where: str, index: int, number: int) -> str:
+    if not isinstance(message, dict):
+        raise _bad_chat(f"{where}: message {index} is a JSON {_json_type(message)}, not an object like "
+                        '{"role": "user", "content": "..."}.', number)
+    role = message.get("role")
     if role not in _ROLES:
-        raise InvalidArgument(
-            f"Line {line}: message {index} has role {role!r}; each message needs a role of "
-            f"'system', 'user' or 'assistant' and a 'content'.",
-            reason="INVALID_RECORD",
-            metadata={"line": line, "message": index},
-        )
+        raise _bad_chat(f"{where}: message {index} has role {role!r}; each message needs a role of "
+                        "'system', 'user' or 'assistant' and a 'content'.", number)
     return role
 
 
-def _content(message: dict, line: int, index: int) -> str:
+def _content(message: dict, where: str, index: int, number: int) -> str:
     content = message.get("content")
-    if isinstance(content, list):  # OpenAI-style parts
-        return "".join(p if isinstance(p, str) else _text(p.get("text")) if isinstance(p, dict) else _text(p) for p in content)
+    if isinstance(content, list):  # OpenAI-style parts: [{"type": "text", "text": ...}, ...]
+        return "".join(_text(p.get("text")) if isinstance(p, dict) else _text(p) for p in content)
     if isinstance(content, dict):
-        raise InvalidArgument(
-            f"Line {line}: message {index} has an object as 'content'; give the text as a string.",
-            reason="INVALID_RECORD",
-            metadata={"line": line, "message": index},
-        )
+        raise _bad_chat(f"{where}: message {index} has an object as 'content'; give the text as a string.", number)
     return _text(content)
+
+
+def _bad_chat(message: str, number: int) -> InvalidArgument:
+    return InvalidArgument(message, reason="INVALID_RECORD", metadata={"record": number})

@@ -9,7 +9,7 @@ import pandas as pd
 
 from services.common.errors import InvalidArgument, PayloadTooLarge
 from services.dataset.csv_table import read_csv_table
-from services.dataset.encoding import decode_upload
+from services.dataset.encoding import DecodedText, decode_upload
 from services.dataset.issues import WARNING, Issue
 from services.dataset.json_table import read_json_table
 
@@ -60,12 +60,20 @@ def parse_upload(
     if not data or data.isspace():
         raise _empty()
     decoded = decode_upload(data)
+    try:
+        return _parse_decoded(decoded, data, filename, max_cell_chars)
+    except UnicodeDecodeError:
+        if decoded.verified:
+            raise
+    # The file was assumed to be UTF-8 and is not: decode it properly, then parse again.
+    return _parse_decoded(decode_upload(data, trust_utf8=False), data, filename, max_cell_chars)
+
+
+def _parse_decoded(decoded: DecodedText, data: bytes, filename: str, max_cell_chars: int) -> ParsedTable:
     if not decoded.utf8 or decoded.utf8.isspace():
         raise _empty()
-
     sample = decoded.sample()
     fmt, notices = detect_format(filename, sample)
-    notices = decoded.notices + notices
     if fmt == CSV:
         preferred = "\t" if filename.lower().endswith(".tsv") else None
         table = read_csv_table(decoded.utf8, sample, preferred_delimiter=preferred)
@@ -82,17 +90,17 @@ def parse_upload(
         original_columns=raw_columns,
         size_bytes=len(data),
         max_cell_chars=max_cell_chars,
-        notices=notices + table.notices,
+        notices=decoded.notices + notices + table.notices,
     )
 
 
 def detect_format(filename: str, sample: str) -> tuple[str, list[Issue]]:
     """The content decides (a first '[' is a JSON list, a first '{' JSON lines, anything else CSV);
-    a warning says so when that contradicts the file's extension."""
-    first = sample.lstrip()[:1]
-    by_content = JSON if first == "[" else JSONL if first == "{" else CSV
+    a warning says so when that contradicts the file's extension. Unless the extension promises
+    JSON, the next character must continue JSON, so a CSV header like '[input],[output]' stays CSV."""
     suffix = PurePath(filename or "").suffix.lower()
     promised = _EXTENSION_FORMATS.get(suffix)
+    by_content = _format_by_content(sample, trust_json=promised in (JSON, JSONL))
     if promised is None or promised == by_content or {promised, by_content} == {JSON, JSONL}:
         return by_content, []
     note = Issue(
@@ -101,6 +109,19 @@ def detect_format(filename: str, sample: str) -> tuple[str, list[Issue]]:
         f"The file is named {filename!r} but holds {_FORMAT_WORDS[by_content]}; it was read as {by_content.upper()}.",
     )
     return by_content, [note]
+
+
+def _format_by_content(sample: str, *, trust_json: bool) -> str:
+    text = sample.lstrip()
+    first = text[:1]
+    if first not in ("[", "{"):
+        return CSV
+    fmt = JSON if first == "[" else JSONL
+    # JSON continues '[' with a value or ']', and '{' with a key or '}'; a CSV header does not.
+    follower = text[1:].lstrip()[:1]
+    if trust_json or follower in ('"', "}") or (fmt == JSON and follower in ("{", "[", "]")):
+        return fmt
+    return CSV
 
 
 def format_size(size_bytes: int) -> str:

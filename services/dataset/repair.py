@@ -92,9 +92,10 @@ def repair(
 
 def _check_bounds(bounds: dict[str, int | None]) -> None:
     for name, value in bounds.items():
-        if value is not None and (not isinstance(value, int) or value < 0):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
             raise InvalidArgument(
-                f"The length bound for {name.replace('_', ' ')} must be a whole number of characters >= 0, not {value!r}.",
+                f"The length bound for {name.replace('_', ' ')} must be a whole number of characters >= 0, "
+                f"not {value!r}.",
                 reason="INVALID_REPAIR_OPTIONS",
             )
     for column in REQUIRED_COLUMNS:
@@ -114,7 +115,8 @@ def _strip(frame: pd.DataFrame, report: RepairReport) -> pd.DataFrame:
         frame[column] = stripped
     report.rows_stripped = int(changed.sum())
     if report.rows_stripped:
-        report.repairs.append(f"Stripped whitespace around the input or output in {plural(report.rows_stripped, 'row')}")
+        rows = plural(report.rows_stripped, "row")
+        report.repairs.append(f"Stripped whitespace around the input or output in {rows}")
     return frame
 
 

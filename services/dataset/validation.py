@@ -19,7 +19,7 @@ import pandas as pd
 from services.common.errors import FinetuneError
 from services.dataset.headers import INPUT, OUTPUT, REQUIRED_COLUMNS
 from services.dataset.issues import ERROR, WARNING, Issue, describe_rows, plural, row_numbers
-from services.dataset.masks import blank_cells, cell_lengths, duplicate_rows, starts_with
+from services.dataset.masks import blank_cells, cell_lengths, cells_of, duplicate_rows, first_chars, in_set
 from services.dataset.parsing import ParsedTable
 
 MIN_RECOMMENDED_ROWS = 100  # the guide's "Minimum Rows: 100+ examples"
@@ -35,7 +35,7 @@ _ALIASES = {
 # starting with '='; '+', '-' or '@' followed by a function call (SUM(), a cell reference with an
 # operator (A1+1) or a DDE link (cmd|' /C calc'!A0); a leading tab or carriage return. Only cells
 # starting with one of these characters are matched, so prose such as "- a bullet" is left alone.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = frozenset("=+-@\t\r")
 _FORMULA = re.compile(
     r"""[\t\r]
       | =\s*\S
@@ -110,7 +110,8 @@ def validate(
     columns = [str(c) for c in frame.columns]
     present = [c for c in REQUIRED_COLUMNS if c in columns]
     lengths = {c: cell_lengths(frame[c]) for c in columns}
-    blank = {c: blank_cells(frame[c], lengths[c]) for c in columns}
+    firsts = {c: first_chars(frame[c]) for c in columns}
+    blank = {c: blank_cells(frame[c], lengths[c], firsts[c]) for c in columns}
 
     issues = list(table.notices)
     issues += _missing_columns(columns)
@@ -119,8 +120,8 @@ def validate(
     issues += _empty_rows(empty_mask)
     issues += _long_cells(lengths, limit, len(frame))
     duplicate_mask = _duplicate_mask(frame, lengths, present, empty_mask)
-    issues += _duplicates(duplicate_mask, frame, present)
-    issues += _formula_cells(frame, columns)
+    issues += _duplicates(duplicate_mask, frame, lengths)
+    issues += _formula_cells(frame, firsts)
 
     return ValidationReport(
         filename=table.filename,
@@ -194,7 +195,8 @@ def _missing_columns(columns: list[str]) -> list[Issue]:
         if alias is not None:
             hint = f"found {alias!r}: rename it to '{required}'"
         elif columns:
-            hint = "found columns " + ", ".join(repr(c) for c in columns[:10]) + f"; the first row must be the header, e.g. 'input,output'"
+            found = ", ".join(repr(c) for c in columns[:10])
+            hint = f"found columns {found}; the first row must be the header, e.g. 'input,output'"
         else:
             hint = "the file has no columns"
         issues.append(Issue("MISSING_COLUMN", ERROR, f"Missing required '{required}' column ({hint})"))
@@ -203,9 +205,11 @@ def _missing_columns(columns: list[str]) -> list[Issue]:
 
 def _row_count(rows: int, minimum: int) -> list[Issue]:
     if rows == 0:
-        return [Issue("NO_ROWS", ERROR, f"The file has no data rows, only a header. Add at least {minimum} examples, one per row.")]
+        message = f"The file has no data rows, only a header. Add at least {minimum} examples, one per row."
+        return [Issue("NO_ROWS", ERROR, message)]
     if rows < minimum:
-        return [Issue("FEW_ROWS", WARNING, f"Only {plural(rows, 'row')}: at least {minimum} examples are recommended for fine-tuning.", count=rows)]
+        message = f"Only {plural(rows, 'row')}: at least {minimum} examples are recommended for fine-tuning."
+        return [Issue("FEW_ROWS", WARNING, message, count=rows)]
     return []
 
 
@@ -241,7 +245,8 @@ def _long_cells(lengths: dict[str, np.ndarray], limit: int, n: int) -> list[Issu
         return []
     rows = row_numbers(np.flatnonzero(mask))
     message = (
-        f"{plural(count, 'row has a cell', 'rows have a cell')} longer than {limit:,} characters ({describe_rows(rows, count)}; the longest has {longest:,}). "
+        f"{plural(count, 'row has a cell', 'rows have a cell')} longer than {limit:,} characters "
+        f"({describe_rows(rows, count)}; the longest has {longest:,}). "
         "Shorten or split them. A cell spanning many lines often means a quote (\") was not closed."
     )
     return [Issue("CELL_TOO_LONG", ERROR, message, rows, count)]
@@ -255,46 +260,52 @@ def _duplicate_mask(frame: pd.DataFrame, lengths: dict, present: list[str], empt
     return duplicate_rows(frame, pair, [lengths[c] for c in pair], exclude=empty)
 
 
-def _duplicates(mask: np.ndarray, frame: pd.DataFrame, present: list[str]) -> list[Issue]:
+def _duplicates(mask: np.ndarray, frame: pd.DataFrame, lengths: dict[str, np.ndarray]) -> list[Issue]:
     count = int(mask.sum())
     if not count:
         return []
     positions = np.flatnonzero(mask)
     rows = row_numbers(positions)
-    first_copy = positions[0]
-    inputs, outputs = frame[INPUT], frame[OUTPUT]
-    same = (inputs == inputs.iat[first_copy]) & (outputs == outputs.iat[first_copy])
-    original = int(np.flatnonzero(same.to_numpy())[0]) + 1
+    copy = int(positions[0])
+    original = _first_equal_row(frame, lengths, copy)
     message = (
         f"Found {plural(count, 'duplicate row')} ({describe_rows(rows, count)}) with the same input and output as an "
-        f"earlier row, e.g. row {first_copy + 1} repeats row {original}. "
+        f"earlier row, e.g. row {copy + 1} repeats row {original + 1}. "
         "Remove duplicates so the model does not overweight them."
     )
     return [Issue("DUPLICATE_ROWS", WARNING, message, rows, count)]
 
 
-def _formula_cells(frame: pd.DataFrame, columns: list[str]) -> list[Issue]:
+def _first_equal_row(frame: pd.DataFrame, lengths: dict[str, np.ndarray], row: int) -> int:
+    """The first row with the same input and output as `row`; strings compared only where lengths match."""
+    same_length = np.flatnonzero((lengths[INPUT] == lengths[INPUT][row]) & (lengths[OUTPUT] == lengths[OUTPUT][row]))
+    inputs, outputs = cells_of(frame[INPUT]), cells_of(frame[OUTPUT])
+    return next(int(i) for i in same_length if inputs[i] == inputs[row] and outputs[i] == outputs[row])
+
+
+def _formula_cells(frame: pd.DataFrame, firsts: dict[str, np.ndarray]) -> list[Issue]:
     mask = np.zeros(len(frame), dtype=bool)
     cells = 0
     example = None
-    for c in columns:
-        starts = starts_with(frame[c], _FORMULA_STARTS)
-        if not starts.any():
+    for column, column_firsts in firsts.items():
+        candidates = np.flatnonzero(in_set(column_firsts, _FORMULA_STARTS))
+        if not len(candidates):
             continue
-        candidates = frame[c][starts]
-        hits = candidates.str.match(_FORMULA).to_numpy(dtype=bool)
+        texts = cells_of(frame[column])[candidates]
+        hits = np.fromiter((_FORMULA.match(t) is not None for t in texts), dtype=bool, count=len(texts))
         if hits.any():
-            mask[np.flatnonzero(starts)[hits]] = True
+            mask[candidates[hits]] = True
             cells += int(hits.sum())
-            example = example or candidates[hits].iloc[0]
+            example = example or texts[hits][0]
     count = int(mask.sum())
     if not count:
         return []
     rows = row_numbers(np.flatnonzero(mask))
     shown = example if len(example) <= 40 else example[:37] + "..."
     message = (
-        f"Found {plural(cells, 'cell')} that a spreadsheet would run as formulas ({describe_rows(rows, count)}; e.g. {shown!r}). "
-        "They are kept as plain text for training; escape them before opening an export in a spreadsheet."
+        f"Found {plural(cells, 'cell')} that a spreadsheet would run as formulas ({describe_rows(rows, count)}; "
+        f"e.g. {shown!r}). They are kept as plain text for training; escape them before opening an export in a "
+        "spreadsheet."
     )
     return [Issue("FORMULA_CELLS", WARNING, message, rows, count)]
 
