@@ -1,0 +1,1 @@
+"""The `finetune` command: the whole fine-tuning workflow against the gRPC services, from a terminal."""

@@ -1,0 +1,185 @@
+from finetune.trainer.v1 import run_pb2 as _run_pb2
+from google.api import annotations_pb2 as _annotations_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class TrainingExample(_message.Message):
+    __slots__ = ("input", "output")
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    input: str
+    output: str
+    def __init__(self, input: _Optional[str] = ..., output: _Optional[str] = ...) -> None: ...
+
+class CreateRunRequest(_message.Message):
+    __slots__ = ("run", "run_id", "train_rows", "validation_rows")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_ROWS_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_ROWS_FIELD_NUMBER: _ClassVar[int]
+    run: _run_pb2.Run
+    run_id: str
+    train_rows: _containers.RepeatedCompositeFieldContainer[TrainingExample]
+    validation_rows: _containers.RepeatedCompositeFieldContainer[TrainingExample]
+    def __init__(self, run: _Optional[_Union[_run_pb2.Run, _Mapping]] = ..., run_id: _Optional[str] = ..., train_rows: _Optional[_Iterable[_Union[TrainingExample, _Mapping]]] = ..., validation_rows: _Optional[_Iterable[_Union[TrainingExample, _Mapping]]] = ...) -> None: ...
+
+class GetRunRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListRunsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "job_id")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    job_id: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., job_id: _Optional[str] = ...) -> None: ...
+
+class ListRunsResponse(_message.Message):
+    __slots__ = ("runs", "next_page_token", "total_size")
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    runs: _containers.RepeatedCompositeFieldContainer[_run_pb2.Run]
+    next_page_token: str
+    total_size: int
+    def __init__(self, runs: _Optional[_Iterable[_Union[_run_pb2.Run, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
+
+class StreamRunEventsRequest(_message.Message):
+    __slots__ = ("name", "after_sequence")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    after_sequence: int
+    def __init__(self, name: _Optional[str] = ..., after_sequence: _Optional[int] = ...) -> None: ...
+
+class PauseRunRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ResumeRunRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class CancelRunRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class SetLearningRateRequest(_message.Message):
+    __slots__ = ("name", "learning_rate")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    learning_rate: float
+    def __init__(self, name: _Optional[str] = ..., learning_rate: _Optional[float] = ...) -> None: ...
+
+class SaveCheckpointRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class StopRunEarlyRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GetTrainingSummaryRequest(_message.Message):
+    __slots__ = ("run",)
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: str
+    def __init__(self, run: _Optional[str] = ...) -> None: ...
+
+class GetTrainingStatusRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class GetLossHistoryRequest(_message.Message):
+    __slots__ = ("run", "last_n")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    LAST_N_FIELD_NUMBER: _ClassVar[int]
+    run: str
+    last_n: int
+    def __init__(self, run: _Optional[str] = ..., last_n: _Optional[int] = ...) -> None: ...
+
+class LossHistory(_message.Message):
+    __slots__ = ("run", "losses")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    LOSSES_FIELD_NUMBER: _ClassVar[int]
+    run: str
+    losses: _containers.RepeatedCompositeFieldContainer[_run_pb2.LossPoint]
+    def __init__(self, run: _Optional[str] = ..., losses: _Optional[_Iterable[_Union[_run_pb2.LossPoint, _Mapping]]] = ...) -> None: ...
+
+class GetCurrentResourcesRequest(_message.Message):
+    __slots__ = ("run",)
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: str
+    def __init__(self, run: _Optional[str] = ...) -> None: ...
+
+class GenerateRequest(_message.Message):
+    __slots__ = ("name", "prompt", "max_new_tokens", "temperature")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    MAX_NEW_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    prompt: str
+    max_new_tokens: int
+    temperature: float
+    def __init__(self, name: _Optional[str] = ..., prompt: _Optional[str] = ..., max_new_tokens: _Optional[int] = ..., temperature: _Optional[float] = ...) -> None: ...
+
+class GenerateResponse(_message.Message):
+    __slots__ = ("text", "done")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    done: bool
+    def __init__(self, text: _Optional[str] = ..., done: _Optional[bool] = ...) -> None: ...
+
+class DiagnoseRunRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class Diagnosis(_message.Message):
+    __slots__ = ("run", "summary", "findings")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    FINDINGS_FIELD_NUMBER: _ClassVar[int]
+    run: str
+    summary: str
+    findings: _containers.RepeatedCompositeFieldContainer[_run_pb2.Finding]
+    def __init__(self, run: _Optional[str] = ..., summary: _Optional[str] = ..., findings: _Optional[_Iterable[_Union[_run_pb2.Finding, _Mapping]]] = ...) -> None: ...
+
+class GetCapacityRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Capacity(_message.Message):
+    __slots__ = ("active_runs", "max_concurrent_runs", "gpu_count")
+    ACTIVE_RUNS_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONCURRENT_RUNS_FIELD_NUMBER: _ClassVar[int]
+    GPU_COUNT_FIELD_NUMBER: _ClassVar[int]
+    active_runs: int
+    max_concurrent_runs: int
+    gpu_count: int
+    def __init__(self, active_runs: _Optional[int] = ..., max_concurrent_runs: _Optional[int] = ..., gpu_count: _Optional[int] = ...) -> None: ...

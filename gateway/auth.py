@@ -1,0 +1,45 @@
+"""Optional API token: when set, every path but /health, /openapi.json and /docs needs `Authorization: Bearer <token>`.
+
+The header is forwarded to the services as `authorization` metadata (see `gateway.upstream`), so they
+check the same token themselves.
+"""
+
+from __future__ import annotations
+
+import hmac
+from urllib.parse import parse_qs
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocketClose
+
+from gateway.errors import ApiError
+
+PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs"})
+
+
+class BearerTokenMiddleware:
+    """Pure ASGI, so it guards HTTP and WebSocket alike; a no-op when `token` is empty."""
+
+    def __init__(self, app: ASGIApp, token: str):
+        self.app = app
+        self.expected = f"Bearer {token}".encode() if token else b""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.expected or scope["type"] not in ("http", "websocket") or scope["path"] in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"authorization", b"")
+        if not given and scope["type"] == "websocket":
+            # Browsers cannot set headers on a WebSocket: `?access_token=<token>` stands in for the header.
+            token = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("access_token", [""])[0]
+            given = f"Bearer {token}".encode() if token else b""
+        if hmac.compare_digest(given, self.expected):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            # 1008: policy violation, before the handshake completes.
+            await WebSocketClose(code=1008, reason="missing or wrong API token")(scope, receive, send)
+            return
+        message = "missing or wrong API token: send the header 'Authorization: Bearer <token>'"
+        error = ApiError(401, "UNAUTHENTICATED", "UNAUTHENTICATED", message, headers={"WWW-Authenticate": "Bearer"})
+        await error.response()(scope, receive, send)

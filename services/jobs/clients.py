@@ -1,0 +1,133 @@
+"""What job creation asks other services: the dataset (dataset service GetDataset) and whether the model can
+be fine-tuned (catalog CheckModelAvailability; built-in models always can). Each answers plain values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable, Protocol
+
+import grpc
+
+from finetune.dataset.v1 import dataset_service_pb2, dataset_service_pb2_grpc
+from services.catalog.builtin_models import builtin_parameters, is_builtin
+from services.common.errors import FinetuneError, InvalidArgument, NotFound, Unavailable
+from services.common.grpc_errors import from_rpc_error
+from services.common.ids import parse_name
+from services.common.server import channel_options
+from services.common.settings import MB
+
+_RECONNECT = [("grpc.initial_reconnect_backoff_ms", 200), ("grpc.min_reconnect_backoff_ms", 200),
+              ("grpc.max_reconnect_backoff_ms", 1000)]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    id: str
+    display_name: str
+    train_rows: int
+    validation_rows: int
+
+
+@dataclass
+class ModelCheck:
+    """The catalog's verdict: every problem blocks the job; parameters (0: unknown) guide the hyperparameters."""
+
+    problems: list[str] = field(default_factory=list)
+    parameters: int = 0
+
+
+class DatasetLookup(Protocol):
+    async def __call__(self, dataset_id: str) -> DatasetInfo: ...
+
+
+ModelChecker = Callable[[str, dict], Awaitable[ModelCheck]]
+
+
+class _Channel:
+    def __init__(self, address: str, api_token: str = ""):
+        self.address = address
+        self.metadata = (("authorization", f"Bearer {api_token}"),) if api_token else ()
+        self._channel: grpc.aio.Channel | None = None
+
+    def channel(self) -> grpc.aio.Channel:
+        if self._channel is None:
+            self._channel = grpc.aio.insecure_channel(self.address, options=channel_options(16 * MB) + _RECONNECT)
+        return self._channel
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = None
+
+
+def dataset_id_of(reference: str) -> str:
+    """`dataset_...` or `datasets/dataset_...` -> the id; InvalidArgument naming the form otherwise."""
+    return parse_name(reference, "datasets")
+
+
+class GrpcDatasetLookup(_Channel):
+    """GetDataset on the dataset service."""
+
+    async def __call__(self, dataset_id: str) -> DatasetInfo:
+        stub = dataset_service_pb2_grpc.DatasetServiceStub(self.channel())
+        try:
+            found = await stub.GetDataset(dataset_service_pb2.GetDatasetRequest(name=f"datasets/{dataset_id}"),
+                                          timeout=10.0, metadata=self.metadata)
+        except grpc.RpcError as err:
+            exc = from_rpc_error(err)
+            if isinstance(exc, Unavailable):
+                raise Unavailable(f"the dataset service at {self.address} cannot be reached to check the dataset; try again "
+                                  "when it is up", reason="DATASET_SERVICE_UNAVAILABLE") from None
+            raise exc from None
+        return DatasetInfo(dataset_id, found.display_name, int(found.train_rows), int(found.validation_rows))
+
+
+class GrpcModelChecker(_Channel):
+    """CheckModelAvailability on the catalog; built-in models are answered without asking."""
+
+    async def __call__(self, model_id: str, values: dict) -> ModelCheck:
+        if is_builtin(model_id):
+            return ModelCheck([], builtin_parameters(model_id))
+        from finetune.catalog.v1 import catalog_service_pb2, catalog_service_pb2_grpc
+
+        stub = catalog_service_pb2_grpc.CatalogServiceStub(self.channel())
+        # The smallest batch: only a model that cannot be trained here at all is a problem; a batch size too large
+        # for the memory is a warning of the hyperparameter validation, which suggests one that fits.
+        request = catalog_service_pb2.CheckModelAvailabilityRequest(model_id=model_id, batch_size=1, seq_len=16,
+                                                                    lora_r=int(values.get("lora_r") or 0))
+        try:
+            answer = await stub.CheckModelAvailability(request, timeout=30.0, metadata=self.metadata)
+        except grpc.RpcError as err:
+            exc = from_rpc_error(err)
+            if isinstance(exc, InvalidArgument):
+                return ModelCheck([exc.message])
+            if isinstance(exc, Unavailable):
+                raise Unavailable(f"the catalog at {self.address} cannot be reached to check model {model_id!r}; try again "
+                                  "when it is up", reason="CATALOG_UNAVAILABLE") from None
+            raise exc from None
+        return ModelCheck(list(answer.problems), int(answer.parameter_count))
+
+
+def builtin_only_checker() -> ModelChecker:
+    """For tests and setups without a catalog: built-in models pass, anything else is named as unknown."""
+
+    async def check(model_id: str, values: dict) -> ModelCheck:
+        if is_builtin(model_id):
+            return ModelCheck([], builtin_parameters(model_id))
+        return ModelCheck([f"model {model_id!r} is not known here: use a built-in model (finetune-builtin/...)"])
+
+    return check
+
+
+async def lookup_or_problem(lookup: DatasetLookup, reference: str) -> tuple[DatasetInfo | None, str]:
+    """(the dataset, "") or (None, what is wrong with the reference). Unavailable propagates."""
+    try:
+        return await lookup(dataset_id_of(reference)), ""
+    except NotFound:
+        return None, f"dataset {reference!r} does not exist: upload it first or pick one from ListDatasets"
+    except InvalidArgument as exc:
+        return None, exc.message
+    except Unavailable:
+        raise
+    except FinetuneError as exc:
+        return None, f"dataset {reference!r} could not be checked: {exc.message}"

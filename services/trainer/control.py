@@ -1,0 +1,118 @@
+"""Commands a running recipe polls between steps, and two sources of them: an in-process queue and a file.
+
+A command is a dict `{"command": NAME}` or, for set_learning_rate, `{"command": NAME, "value": float}`:
+- `pause` / `resume`: stop taking steps (the process stays, paused time does not count toward
+  `timeout_seconds`) and carry on;
+- `cancel`: stop now, state `cancelled`, no artifacts (checkpoints stay);
+- `stop_early`: stop now as if early stopping fired: final evaluation and artifacts, state `stopped_early`;
+- `save_checkpoint`: write a checkpoint at the current step;
+- `set_learning_rate`: make the current learning rate `value`; the schedule continues from there
+  (the scheduler's base learning rate is rescaled by value / current).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from services.common.errors import InvalidArgument
+
+COMMANDS = ("pause", "resume", "cancel", "stop_early", "save_checkpoint", "set_learning_rate")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    value: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Command:
+        name = str(data.get("command", "")).strip().lower()
+        if name not in COMMANDS:
+            raise InvalidArgument(f"unknown training command {name!r}; commands: {', '.join(COMMANDS)}",
+                                  reason="INVALID_TRAINING_COMMAND", metadata={"command": name})
+        value = data.get("value")
+        if name == "set_learning_rate":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+                raise InvalidArgument(f"set_learning_rate needs a value in (0, 1], got {value!r}",
+                                      reason="INVALID_TRAINING_COMMAND", metadata={"command": name})
+            value = float(value)
+        return cls(name, value)
+
+    def to_dict(self) -> dict:
+        return {"command": self.name} if self.value is None else {"command": self.name, "value": self.value}
+
+
+class Control(Protocol):
+    def poll(self) -> list[Command]:
+        """Commands that arrived since the last poll, oldest first; never blocks."""
+
+
+class NoControl:
+    def poll(self) -> list[Command]:
+        return []
+
+
+class QueueControl:
+    """Thread-safe in-process control: `send` from any thread, the recipe polls."""
+
+    def __init__(self) -> None:
+        self._queue: collections.deque[Command] = collections.deque()
+        self._lock = threading.Lock()
+
+    def send(self, command: Command | str, value: float | None = None) -> None:
+        if isinstance(command, str):
+            command = Command.from_dict({"command": command, "value": value})
+        with self._lock:
+            self._queue.append(command)
+
+    def poll(self) -> list[Command]:
+        with self._lock:
+            commands = list(self._queue)
+            self._queue.clear()
+        return commands
+
+
+class FileControl:
+    """Reads commands appended as JSON lines to a file (the worker's `control.jsonl`).
+
+    The writer appends whole lines; a trailing line without its newline is left for the next poll.
+    Malformed lines are reported through `on_error` and skipped.
+    """
+
+    def __init__(self, path: Path, on_error=None) -> None:
+        self.path = Path(path)
+        self._offset = 0
+        self._on_error = on_error or (lambda message: None)
+
+    def poll(self) -> list[Command]:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self._offset)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        end = data.rfind(b"\n")
+        if end < 0:
+            return []
+        self._offset += end + 1
+        commands = []
+        for line in data[: end + 1].decode("utf-8", errors="replace").splitlines():
+            if not line.strip():
+                continue
+            try:
+                commands.append(Command.from_dict(json.loads(line)))
+            except (ValueError, InvalidArgument) as exc:
+                self._on_error(f"ignored control line {line!r}: {exc}")
+        return commands
+
+
+def append_command(path: Path, command: Command | dict) -> None:
+    """What a parent process does to send a command to a worker (one write of one whole line)."""
+    data = command.to_dict() if isinstance(command, Command) else Command.from_dict(command).to_dict()
+    with open(path, "a") as f:
+        f.write(json.dumps(data) + "\n")

@@ -1,0 +1,102 @@
+"""Text generation with the training prompt template: a token loop over the KV cache that yields text pieces.
+
+`stream_generate(source, prompt, max_new_tokens, temperature)` accepts a merged model directory
+(config.json), an adapter directory (adapter_config.json: a run's `artifacts/adapter` or any
+checkpoint), or an already loaded `(model, tokenizer)` pair. Temperature 0 is greedy decoding.
+Pieces are yielded as soon as they decode to complete characters (byte-level tokenizers may need
+several tokens for one character), so joining them gives exactly the decoded completion.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+from services.trainer.prompting import prompt_ids
+
+_MAX_CACHED_MODELS = 2
+
+
+def is_adapter_dir(path: Path) -> bool:
+    return (path / "adapter_config.json").is_file() and not (path / "config.json").is_file()
+
+
+@functools.lru_cache(maxsize=_MAX_CACHED_MODELS)
+def load_for_generation(source: str, device: str = "cpu"):
+    """(model, tokenizer) in eval mode; cached so that a streaming RPC does not reload per request."""
+    from transformers import AutoModelForCausalLM
+
+    from services.trainer.modeling import load_tokenizer, quiet_peft
+
+    path = Path(source)
+    if is_adapter_dir(path):
+        from peft import PeftModel
+
+        base_path = json.loads((path / "adapter_config.json").read_text())["base_model_name_or_path"]
+        tokenizer_path = path if (path / "tokenizer_config.json").is_file() else Path(base_path)
+        base = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32, attn_implementation="sdpa")
+        with quiet_peft():
+            model = PeftModel.from_pretrained(base, str(path))
+        tokenizer = load_tokenizer(tokenizer_path)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32, attn_implementation="sdpa")
+        tokenizer = load_tokenizer(path)
+    return model.to(device).eval(), tokenizer
+
+
+@torch.no_grad()
+def iter_token_ids(model, tokenizer, ids: list[int], max_new_tokens: int, temperature: float = 0.0,
+                   generator: torch.Generator | None = None) -> Iterator[int]:
+    """New token ids one at a time, stopping at EOS (not yielded) or after max_new_tokens."""
+    from transformers import DynamicCache
+
+    device = next(model.parameters()).device
+    cache = DynamicCache()
+    input_ids = torch.tensor([ids], dtype=torch.long, device=device)
+    eos = tokenizer.eos_token_id
+    for _ in range(max_new_tokens):
+        out = model(input_ids=input_ids, cache=cache, use_cache=True, logits_to_keep=1)
+        logits = out.logits[0, -1].float()
+        if temperature > 0:
+            probs = torch.softmax(logits / temperature, dim=-1)
+            next_id = int(torch.multinomial(probs.cpu(), 1, generator=generator).item())
+        else:
+            next_id = int(logits.argmax().item())
+        if next_id == eos:
+            return
+        yield next_id
+        input_ids = torch.tensor([[next_id]], dtype=torch.long, device=device)
+
+
+def stream_ids_as_text(tokenizer, token_ids: Iterator[int]) -> Iterator[str]:
+    generated: list[int] = []
+    emitted = ""
+    for token_id in token_ids:
+        generated.append(token_id)
+        text = tokenizer.decode(generated, skip_special_tokens=True)
+        if text.endswith("\ufffd"):
+            continue  # an incomplete multi-byte character: wait for the rest
+        if len(text) > len(emitted) and text.startswith(emitted):
+            yield text[len(emitted) :]
+            emitted = text
+    text = tokenizer.decode(generated, skip_special_tokens=True)
+    if text.startswith(emitted) and len(text) > len(emitted):
+        yield text[len(emitted) :]
+
+
+def stream_generate(source, prompt: str, max_new_tokens: int = 64, temperature: float = 0.0,
+                    seed: int | None = None) -> Iterator[str]:
+    model, tokenizer = source if isinstance(source, tuple) else load_for_generation(str(source))
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    ids = prompt_ids(tokenizer, prompt)
+    yield from stream_ids_as_text(tokenizer, iter_token_ids(model, tokenizer, ids, max_new_tokens, temperature,
+                                                             generator))
+
+
+def generate_text(model, tokenizer, prompt: str, max_new_tokens: int = 64) -> str:
+    """Greedy completion as one string (evaluation and sample generations)."""
+    return "".join(stream_generate((model, tokenizer), prompt, max_new_tokens, 0.0))

@@ -1,0 +1,269 @@
+"""Loading the base model and tokenizer, attaching LoRA, and the forward pass that yields summed token losses.
+
+Packed rows use `segment_attention`: the model is loaded with `attn_implementation="sdpa"`, and for a
+packed forward the attention is switched to `sdpa_packed`, which runs `scaled_dot_product_attention`
+with `is_causal=True` on each example's slice of the row. That is exactly the block-diagonal causal
+mask (`PackedBatch.block_causal_mask`) without its n^2 cost: a 4D mask makes every query look at every
+key of the row (about 8x slower on the CPU for 8 examples), and restarted `position_ids` alone do not
+isolate examples at all (NOTES.md, 2026-11-24).
+
+`TrainingForward` is the module training calls (and DDP wraps): it returns logits at the loss positions
+only, and for packed rows of Llama-family models it runs the last decoder layer's queries, MLP and the
+lm_head at those positions alone. Tests check every shortcut against the model's own forward.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from services.trainer.config import TrainingConfig, validate_target_modules
+from services.trainer.data import PackedBatch
+
+PACKED_ATTENTION = "sdpa_packed"
+_SEQ_LENS_KWARG = "packed_seq_lens"
+
+
+def packed_sdpa_attention(module, query, key, value, attention_mask, dropout=0.0, scaling=None, **kwargs):
+    """Attention over a packed row [1, heads, n, dim]: causal SDPA on each example's own slice."""
+    from transformers.integrations.sdpa_attention import repeat_kv, sdpa_attention_forward
+
+    seq_lens = kwargs.get(_SEQ_LENS_KWARG)
+    if seq_lens is None or query.shape[0] != 1:
+        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
+                                      **kwargs)
+    groups = getattr(module, "num_key_value_groups", 1)
+    if groups > 1:
+        key, value = repeat_kv(key, groups), repeat_kv(value, groups)
+    chunk = CPU_QUERY_CHUNK if query.device.type == "cpu" else 0
+    # split (not slicing) keeps the backward a single concatenation instead of one zero-filled copy per slice.
+    outputs = [
+        _causal_attention(q, k, v, dropout, scaling, chunk)
+        for q, k, v in zip(query.split(seq_lens, 2), key.split(seq_lens, 2), value.split(seq_lens, 2))
+    ]
+    return torch.cat(outputs, 2).transpose(1, 2).contiguous(), None
+
+
+# The CPU flash kernel's backward computes the whole q x k rectangle even when is_causal=True. Cutting a
+# long sequence's queries into chunks, each attending to its own prefix with a lower-right causal bias,
+# skips most of the masked triangle: about 5-10% of a training step on the CPU, with identical results.
+CPU_QUERY_CHUNK = 128
+
+
+def _causal_attention(q, k, v, dropout: float, scaling: float | None, chunk: int) -> torch.Tensor:
+    """Causal attention of the last q_len positions of a sequence over all its k_len positions."""
+    q_len, k_len = q.shape[2], k.shape[2]
+    offset = k_len - q_len
+    pieces = q_len // chunk if chunk else 1
+    if pieces < 2 and offset == 0:
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, scale=scaling, is_causal=True)
+    from torch.nn.attention.bias import causal_lower_right
+
+    pieces = max(pieces, 1)
+    bounds = [q_len * i // pieces for i in range(pieces + 1)]
+    outputs = []
+    for start, end, q_part in zip(bounds, bounds[1:], q.split([b - a for a, b in zip(bounds, bounds[1:])], 2)):
+        keys = offset + end
+        if start == 0 and offset == 0:
+            mask, causal = None, True
+        else:
+            mask, causal = causal_lower_right(end - start, keys), False
+        outputs.append(F.scaled_dot_product_attention(q_part, k[:, :, :keys], v[:, :, :keys], attn_mask=mask,
+                                                      dropout_p=dropout, scale=scaling, is_causal=causal))
+    return torch.cat(outputs, 2) if len(outputs) > 1 else outputs[0]
+
+
+def _register_packed_attention() -> None:
+    from transformers import AttentionInterface
+
+    AttentionInterface.register(PACKED_ATTENTION, packed_sdpa_attention)
+
+
+def hf_config(model):
+    """The transformers config under DDP and peft wrappers."""
+    return getattr(model, "module", model).config
+
+
+@contextlib.contextmanager
+def segment_attention(model, enabled: bool = True):
+    """Route attention through `sdpa_packed` for the duration of a packed forward (and its backward)."""
+    config = hf_config(model)
+    previous = config._attn_implementation
+    if enabled:
+        _register_packed_attention()
+        config._attn_implementation = PACKED_ATTENTION
+    try:
+        yield
+    finally:
+        config._attn_implementation = previous
+
+
+def select_device(requested: str = "auto", local_rank: int = 0) -> torch.device:
+    """The GPU for "auto" when there is one, else the CPU; "cuda" on a machine without CUDA is an error."""
+    if requested == "cpu" or (requested == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        from services.common.errors import FailedPrecondition
+
+        raise FailedPrecondition("a GPU was requested but CUDA is not available on this machine",
+                                 reason="CUDA_UNAVAILABLE")
+    return torch.device("cuda", local_rank)
+
+
+def autocast_for(device: torch.device):
+    """bf16 autocast on a CUDA GPU that supports it; nothing on the CPU, where training stays in fp32."""
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def load_tokenizer(model_path: str | Path):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_path))
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_base_model(model_path: str | Path, device: torch.device):
+    from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    model = AutoModelForCausalLM.from_pretrained(str(model_path), dtype=torch.float32, attn_implementation="sdpa")
+    return model.to(device)
+
+
+def apply_lora(model, config: TrainingConfig):
+    from peft import LoraConfig, get_peft_model
+
+    validate_target_modules(config.target_modules, model)
+    targets = config.target_modules[0] if config.target_modules == ["all-linear"] else list(config.target_modules)
+    lora = LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=targets,
+        task_type="CAUSAL_LM",
+    )
+    with quiet_peft():
+        return get_peft_model(model, lora)
+
+
+@contextlib.contextmanager
+def quiet_peft():
+    """peft 0.21 reads a transformers attribute that 5.24 deprecates; the warning says nothing about our use."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, message=".*is_gradient_checkpointing.*")
+        yield
+
+
+# Decoder layers whose forward is exactly: x + attn(norm(x)); then x + mlp(norm(x)), with rotary q/k.
+LAST_LAYER_FAST_PATH = frozenset({"LlamaDecoderLayer", "MistralDecoderLayer", "Qwen2DecoderLayer"})
+
+
+class TrainingForward(torch.nn.Module):
+    """The forward pass training and evaluation need: logits at the loss positions only. DDP wraps this.
+
+    For packed rows of Llama-family models the last decoder layer runs its queries, attention output,
+    MLP and the lm_head only at loss positions: there, other positions matter only as keys and values.
+    That is the same computation (tests compare it with the plain forward) and about 10-15% less work.
+    """
+
+    def __init__(self, model) -> None:
+        super().__init__()
+        self.model = model
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        decoder = getattr(base, "model", None)
+        layers = getattr(decoder, "layers", None)
+        self.fast_last_layer = bool(
+            layers is not None and len(layers) > 0 and type(layers[-1]).__name__ in LAST_LAYER_FAST_PATH
+            and all(hasattr(decoder, name) for name in ("embed_tokens", "rotary_emb", "norm"))
+            and hasattr(base, "lm_head")
+        )
+        self._base, self._decoder = base, decoder
+
+    def forward(self, input_ids, position_ids, attention_mask, loss_mask, seq_lens: list[int], packed: bool,
+                example_of_target=None):
+        if packed and self.fast_last_layer and example_of_target is not None:
+            return self._packed_fast(input_ids, position_ids, loss_mask, seq_lens, example_of_target)
+        with segment_attention(self.model, enabled=packed):
+            kwargs = {_SEQ_LENS_KWARG: seq_lens} if packed else {}
+            out = self.model(input_ids=input_ids, attention_mask=attention_mask,
+                             position_ids=position_ids if packed else None, logits_to_keep=loss_mask,
+                             use_cache=False, **kwargs)
+        logits = out.logits
+        return logits.reshape(-1, logits.shape[-1])
+
+    def _packed_fast(self, input_ids, position_ids, loss_mask, seq_lens, example_of_target):
+        import sys
+
+        decoder = self._decoder
+        hidden = decoder.embed_tokens(input_ids)
+        cos, sin = decoder.rotary_emb(hidden, position_ids=position_ids)
+        with segment_attention(self.model):
+            for layer in decoder.layers[:-1]:
+                hidden = layer(hidden, attention_mask=None, position_ids=position_ids, position_embeddings=(cos, sin),
+                               **{_SEQ_LENS_KWARG: seq_lens})
+        layer = decoder.layers[-1]
+        attn = layer.self_attn
+        rotary = sys.modules[type(layer).__module__].apply_rotary_pos_emb
+        keep = loss_mask[0]
+        targets_per_example = torch.bincount(example_of_target.cpu(), minlength=len(seq_lens)).tolist()
+
+        x = layer.input_layernorm(hidden)
+        head_dim = attn.head_dim
+        key = attn.k_proj(x).view(1, x.shape[1], -1, head_dim).transpose(1, 2)
+        value = attn.v_proj(x).view(1, x.shape[1], -1, head_dim).transpose(1, 2)
+        query = attn.q_proj(x[:, keep]).view(1, -1, attn.config.num_attention_heads, head_dim).transpose(1, 2)
+        _, key = rotary(key, key, cos, sin)
+        query, _ = rotary(query, query, cos[:, keep], sin[:, keep])
+        groups = getattr(attn, "num_key_value_groups", 1)
+        if groups > 1:
+            from transformers.integrations.sdpa_attention import repeat_kv
+
+            key, value = repeat_kv(key, groups), repeat_kv(value, groups)
+        chunk = CPU_QUERY_CHUNK if query.device.type == "cpu" else 0
+        dropout = attn.attention_dropout if self.training else 0.0
+        # An example's loss positions are contiguous and end one before its last token (data.target_positions),
+        # so its queries are the last n of its first length - 1 positions: lower-right causal alignment.
+        outputs = [
+            _causal_attention(q, k[:, :, : length - 1], v[:, :, : length - 1], dropout, attn.scaling, chunk)
+            for q, k, v, length in zip(query.split(targets_per_example, 2), key.split(seq_lens, 2),
+                                       value.split(seq_lens, 2), seq_lens)
+        ]
+        attended = torch.cat(outputs, 2).transpose(1, 2).reshape(1, query.shape[2], -1)
+        hidden = hidden[:, keep] + attn.o_proj(attended)
+        hidden = hidden + layer.mlp(layer.post_attention_layernorm(hidden))
+        logits = self._base.lm_head(decoder.norm(hidden))
+        return logits.reshape(-1, logits.shape[-1])
+
+
+def training_forward(model) -> torch.nn.Module:
+    return model if isinstance(model, TrainingForward) or hasattr(model, "module") else TrainingForward(model)
+
+
+def target_logits(model, batch: PackedBatch) -> torch.Tensor:
+    """Logits [num_targets, vocab] at the loss positions only (the lm_head never sees prompt positions)."""
+    return training_forward(model)(batch.input_ids, batch.position_ids, batch.attention_mask, batch.loss_mask,
+                                   batch.seq_lens, batch.packed, batch.example_of_target)
+
+
+def summed_loss(model, batch: PackedBatch) -> torch.Tensor:
+    """Sum of token cross-entropies over the batch's target tokens (the caller divides by the step's count)."""
+    logits = target_logits(model, batch)
+    return F.cross_entropy(logits.float(), batch.targets, reduction="sum")
+
+
+@torch.no_grad()
+def per_example_losses(model, batch: PackedBatch) -> torch.Tensor:
+    """Summed loss of each example in the batch, [num_examples]; used to check that packing changes nothing."""
+    logits = target_logits(model, batch)
+    token_losses = F.cross_entropy(logits.float(), batch.targets, reduction="none")
+    out = torch.zeros(batch.num_examples, dtype=torch.float64)
+    return out.index_add_(0, batch.example_of_target, token_losses.double().cpu())

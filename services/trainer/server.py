@@ -1,0 +1,98 @@
+"""The trainer service's process: `python -m services.trainer.server` (port 50054 by default).
+
+Service-specific settings (`FINETUNE_TRAINER_<NAME>`): MAX_CONCURRENT_RUNS (1), MAX_RESTARTS (3),
+WARM_WORKERS (1), SAMPLE_INTERVAL_SECONDS (1.0), SUBSCRIBER_QUEUE (1024), ALERT_CPU_PERCENT (90),
+ALERT_MEMORY_PERCENT (85), ALERT_GPU_TEMPERATURE (85), EVAL_ROWS (16), SAMPLE_GENERATIONS (3),
+EVAL_MAX_NEW_TOKENS (32), NUM_THREADS (0: the worker's default), HUB_ENDPOINT (the default hub),
+ACK_TIMEOUT_SECONDS (10), CANCEL_GRACE_SECONDS (30), FLUSH_INTERVAL_SECONDS (0: each batch of events is committed as soon as the
+previous one is; more spaces commits out, fewer and larger, and delays delivery as much).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from finetune.trainer.v1 import trainer_service_pb2, trainer_service_pb2_grpc
+from services.common.db import create_engine
+from services.common.server import ServiceHost, configure_logging, create_host, serve_forever
+from services.common.settings import ServiceSettings, load_settings
+from services.trainer.events import EventLog
+from services.trainer.monitor import ResourceSampler, Thresholds
+from services.trainer.rows import make_preparer
+from services.trainer.service import TrainerServicer
+from services.trainer.store import TrainerStore
+from services.trainer.supervisor import Supervisor, SupervisorOptions
+
+SERVICE_NAME = trainer_service_pb2.DESCRIPTOR.services_by_name["TrainerService"].full_name
+
+
+def supervisor_options(settings: ServiceSettings, gpu_count: int) -> SupervisorOptions:
+    get = settings.get
+    return SupervisorOptions(
+        data_dir=settings.data_dir,
+        max_concurrent_runs=get("max_concurrent_runs", 1, int),
+        max_restarts=get("max_restarts", 3, int),
+        warm_workers=get("warm_workers", 1, int),
+        sample_interval=get("sample_interval_seconds", 1.0, float),
+        ack_timeout=get("ack_timeout_seconds", 10.0, float),
+        cancel_grace=get("cancel_grace_seconds", 30.0, float),
+        thresholds=Thresholds(
+            cpu_percent=get("alert_cpu_percent", 90.0, float),
+            memory_percent=get("alert_memory_percent", 85.0, float),
+            gpu_temperature=get("alert_gpu_temperature", 85.0, float),
+        ),
+        artifacts={
+            "eval_rows": get("eval_rows", 16, int),
+            "sample_generations": get("sample_generations", 3, int),
+            "max_new_tokens": get("eval_max_new_tokens", 32, int),
+        },
+        num_threads=get("num_threads", 0, int) or None,
+        gpu_count=gpu_count,
+    )
+
+
+def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
+    """The trainer server, not started: `await host.start()` creates the schema, resumes runs a previous
+    trainer left active, and turns SERVING."""
+    engine = create_engine(settings.effective_database_url)
+    store = TrainerStore(engine)
+    events = EventLog(store, queue_size=settings.get("subscriber_queue", 1024, int),
+                      flush_interval=settings.get("flush_interval_seconds", 0.0, float))
+    sampler = ResourceSampler(settings.data_dir)
+    supervisor = Supervisor(
+        store, events, supervisor_options(settings, sampler.gpus.count),
+        make_preparer(settings.data_dir, settings.dataset_address, settings.get("hub_endpoint", "", str)),
+        sampler,
+    )
+    servicer = TrainerServicer(store, events, supervisor)
+    host = create_host(settings, [(trainer_service_pb2_grpc.add_TrainerServiceServicer_to_server, servicer)], [SERVICE_NAME])
+
+    async def start() -> None:
+        await store.prepare()
+        await events.start()
+        await supervisor.start()
+
+    async def stop() -> None:
+        await supervisor.stop()
+        await events.stop()
+        await engine.dispose()
+
+    host.on_start.append(start)
+    host.on_stop.append(stop)
+    return host, host.port
+
+
+def main() -> None:
+    settings = load_settings("trainer")
+    configure_logging(settings.log_level, settings.service)
+
+    async def serve() -> None:
+        # Built inside the running loop: a grpc.aio server made before asyncio.run binds to another loop.
+        host, _ = build_server(settings)
+        await serve_forever(host, settings)
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

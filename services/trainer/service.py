@@ -1,0 +1,349 @@
+"""The TrainerService servicer: checks requests, calls the supervisor, store and event log, converts to protos."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import math
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import AsyncIterator, Callable, Iterator
+
+from google.protobuf import descriptor
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from finetune.trainer.v1 import run_pb2, trainer_service_pb2, trainer_service_pb2_grpc
+from services.common.errors import FailedPrecondition, InvalidArgument
+from services.common.ids import clamp_page_size, next_page_token, page_offset, parse_name
+from services.trainer.config import TrainingConfig
+from services.trainer.events import Event, EventLog
+from services.trainer.store import COMPLETED, RunRow, TrainerStore
+from services.trainer.supervisor import RunRequest, Supervisor
+
+MAX_NEW_TOKENS = 4096
+MAX_LAST_N = 10_000
+_STATE_ENUM = {name.removeprefix("RUN_STATE_").lower(): value for name, value in run_pb2.RunState.items()}
+_ALERT_ENUM = {"warning": run_pb2.ALERT_LEVEL_WARNING, "critical": run_pb2.ALERT_LEVEL_CRITICAL}
+_SAVING_FIELDS = ("save_model", "model_name", "push_to_hub", "make_public", "hub_endpoint")
+_CONVERTED_EVENTS = 4096  # recent events kept as protos: N subscribers of a run cost one conversion, not N
+
+
+class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
+    def __init__(self, store: TrainerStore, events: EventLog, supervisor: Supervisor):
+        self.store = store
+        self.events = events
+        self.supervisor = supervisor
+        self._converted: collections.OrderedDict[tuple[str, int], run_pb2.RunEvent] = collections.OrderedDict()
+
+    # Runs
+
+    async def CreateRun(self, request, context):
+        run = request.run
+        row = await self.supervisor.create_run(RunRequest(
+            run_id=request.run_id,
+            job_id=run.job_id,
+            model=run.model,
+            dataset=run.dataset,
+            hyperparameters=hyperparameters_dict(run.hyperparameters),
+            model_saving={f: getattr(run.model_saving, f) for f in _SAVING_FIELDS},
+            hub_token=run.model_saving.hub_token,
+            gpu_count=run.gpu_count,
+            train_rows=[{"input": r.input, "output": r.output} for r in request.train_rows],
+            validation_rows=[{"input": r.input, "output": r.output} for r in request.validation_rows],
+        ))
+        return await self._run(row.id)
+
+    async def GetRun(self, request, context):
+        return await self._run(parse_name(request.name, "runs"))
+
+    async def ListRuns(self, request, context):
+        size, offset = clamp_page_size(request.page_size), page_offset(request.page_token)
+        await self.events.flush()
+        rows, total = await self.store.list_runs(offset, size, request.job_id)
+        return trainer_service_pb2.ListRunsResponse(runs=[run_proto(r) for r in rows], total_size=total,
+                                                    next_page_token=next_page_token(offset, size, len(rows), total))
+
+    async def StreamRunEvents(self, request, context):
+        run_id = parse_name(request.name, "runs")
+        if request.after_sequence < 0:
+            raise InvalidArgument("after_sequence must not be negative", reason="INVALID_SEQUENCE")
+        await self.store.get_run(run_id)
+        async for event in self.events.subscribe(run_id, request.after_sequence):
+            yield self._event_proto(event)
+
+    def _event_proto(self, event: Event) -> run_pb2.RunEvent:
+        key = (event.run_id, event.seq)
+        message = self._converted.get(key)
+        if message is None:
+            message = self._converted[key] = event_proto(event)
+            if len(self._converted) > _CONVERTED_EVENTS:
+                self._converted.popitem(last=False)
+        return message
+
+    # Control
+
+    async def PauseRun(self, request, context):
+        return await self._control(request.name, "pause")
+
+    async def ResumeRun(self, request, context):
+        return await self._control(request.name, "resume")
+
+    async def CancelRun(self, request, context):
+        return await self._control(request.name, "cancel")
+
+    async def SetLearningRate(self, request, context):
+        return await self._control(request.name, "set_learning_rate", request.learning_rate)
+
+    async def SaveCheckpoint(self, request, context):
+        return await self._control(request.name, "save_checkpoint")
+
+    async def StopRunEarly(self, request, context):
+        return await self._control(request.name, "stop_early")
+
+    async def _control(self, name: str, command: str, value: float | None = None):
+        run_id = parse_name(name, "runs")
+        await self.supervisor.control(run_id, command, value)
+        return await self._run(run_id)
+
+    # Monitoring reads
+
+    async def GetTrainingSummary(self, request, context):
+        return summary_proto(await self._current(request.run))
+
+    async def GetTrainingStatus(self, request, context):
+        if not request.job_id:
+            raise InvalidArgument("job_id is required: the job whose training status to report", reason="JOB_ID_REQUIRED")
+        await self.events.flush()
+        return summary_proto(await self.store.current_run(request.job_id))
+
+    async def GetLossHistory(self, request, context):
+        if request.last_n < 0:
+            raise InvalidArgument(f"last_n must not be negative, got {request.last_n}", reason="INVALID_LAST_N")
+        row = await self._current(request.run)
+        points = await self.store.step_history(row.id, min(request.last_n or 50, MAX_LAST_N))
+        return trainer_service_pb2.LossHistory(run=f"runs/{row.id}", losses=[loss_point(p) for p in points])
+
+    async def GetCurrentResources(self, request, context):
+        run_id = parse_name(request.run, "runs") if request.run else ""
+        if run_id:
+            await self.store.get_run(run_id)
+        return fill(run_pb2.ResourceSample, await self.supervisor.current_resources(run_id))
+
+    async def GetCapacity(self, request, context):
+        active, maximum, gpus = self.supervisor.capacity()
+        return trainer_service_pb2.Capacity(active_runs=active, max_concurrent_runs=maximum, gpu_count=gpus)
+
+    # The trained model
+
+    async def Generate(self, request, context):
+        row = await self.store.get_run(parse_name(request.name, "runs"))
+        if not request.prompt:
+            raise InvalidArgument("prompt is required", reason="PROMPT_REQUIRED")
+        max_new = request.max_new_tokens or 64
+        if not 1 <= max_new <= MAX_NEW_TOKENS:
+            raise InvalidArgument(f"max_new_tokens must be in [1, {MAX_NEW_TOKENS}], got {max_new}", reason="INVALID_MAX_NEW_TOKENS")
+        if not (0.0 <= request.temperature <= 10.0) or math.isnan(request.temperature):
+            raise InvalidArgument(f"temperature must be in [0, 10], got {request.temperature}", reason="INVALID_TEMPERATURE")
+        source = trained_model_dir(row)
+        from services.trainer.generation import stream_generate
+
+        async for piece in iterate_in_thread(lambda: stream_generate(str(source), request.prompt, max_new, request.temperature)):
+            yield trainer_service_pb2.GenerateResponse(text=piece)
+        yield trainer_service_pb2.GenerateResponse(done=True)
+
+    async def DiagnoseRun(self, request, context):
+        run_id = parse_name(request.name, "runs")
+        await self.events.flush(run_id)
+        row = await self.store.get_run(run_id)
+        history = await self.store.step_history(run_id)
+        try:
+            config = TrainingConfig.from_dict(row.spec_dict().get("hyperparameters", {}))
+        except InvalidArgument:
+            config = None
+        from services.trainer.evaluation import diagnose
+
+        findings = await asyncio.to_thread(diagnose, history, config, out_of_memory=row.error_reason == "OUT_OF_MEMORY")
+        rank = {"error": 0, "warning": 1}
+        findings = sorted(findings, key=lambda f: rank.get(f.severity, 2))
+        return trainer_service_pb2.Diagnosis(
+            run=f"runs/{run_id}", summary=findings[0].message if findings else "",
+            findings=[run_pb2.Finding(code=f.code, severity=f.severity, message=f.message, suggestion=f.suggestion)
+                      for f in findings])
+
+    # Helpers
+
+    async def _run(self, run_id: str) -> run_pb2.Run:
+        await self.events.flush(run_id)
+        return run_proto(await self.store.get_run(run_id))
+
+    async def _current(self, name: str) -> RunRow:
+        if name:
+            run_id = parse_name(name, "runs")
+            await self.events.flush(run_id)
+            return await self.store.get_run(run_id)
+        await self.events.flush()
+        return await self.store.current_run()
+
+
+def trained_model_dir(row: RunRow) -> Path:
+    """The merged model if the run saved one, else its adapter; FailedPrecondition before completion."""
+    artifacts = Path(row.run_dir) / "artifacts"
+    for candidate in (artifacts / "model", artifacts / "adapter"):
+        if row.state == COMPLETED and candidate.is_dir():
+            return candidate
+    raise FailedPrecondition(f"run 'runs/{row.id}' is {row.state} and has no trained model yet; generate once it has "
+                             "completed", reason="RUN_NOT_COMPLETED", metadata={"state": row.state})
+
+
+async def iterate_in_thread(make: Callable[[], Iterator[str]]) -> AsyncIterator[str]:
+    """Items of a blocking iterator made and advanced in a thread; the thread stops at its next item once
+    the consumer has gone (a client that hung up)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()  # unbounded: generation is far slower than sending
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in make():
+                if stop.is_set():
+                    return
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            loop.call_soon_threadsafe(queue.put_nowait, done)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
+            if not stop.is_set():
+                loop.call_soon_threadsafe(queue.put_nowait, exc)
+
+    loop.run_in_executor(None, produce)
+    try:
+        while (item := await queue.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
+# Conversions
+
+def hyperparameters_dict(message: run_pb2.Hyperparameters) -> dict:
+    """The fields set in the request, by their guide names (unset ones take TrainingConfig's defaults)."""
+    values = {f.name: v for f, v in message.ListFields()}
+    if "target_modules" in values:
+        values["target_modules"] = list(values["target_modules"])
+    return values
+
+
+def fill(cls: type[Message], data: dict) -> Message:
+    """A message with the fields of `data` whose names it has, each cast to its field type."""
+    message = cls()
+    for field in cls.DESCRIPTOR.fields:
+        value = data.get(field.name)
+        if value is None:
+            continue
+        if field.message_type is not None:
+            if field.message_type.full_name == "google.protobuf.Timestamp":
+                getattr(message, field.name).CopyFrom(timestamp(value))
+            elif field.message_type.full_name == "google.protobuf.Struct":
+                getattr(message, field.name).update(value)
+            elif field.is_repeated:
+                getattr(message, field.name).extend(fill(field.message_type._concrete_class, v) for v in value)
+            continue
+        if field.is_repeated:
+            getattr(message, field.name).extend(value)
+            continue
+        setattr(message, field.name, _cast(field, value))
+    return message
+
+
+def _cast(field: descriptor.FieldDescriptor, value):
+    cpp = field.cpp_type
+    if cpp in (descriptor.FieldDescriptor.CPPTYPE_INT32, descriptor.FieldDescriptor.CPPTYPE_INT64):
+        return int(value)
+    if cpp in (descriptor.FieldDescriptor.CPPTYPE_DOUBLE, descriptor.FieldDescriptor.CPPTYPE_FLOAT):
+        return float(value)
+    if cpp == descriptor.FieldDescriptor.CPPTYPE_BOOL:
+        return bool(value)
+    if cpp == descriptor.FieldDescriptor.CPPTYPE_ENUM:
+        return int(value)
+    return str(value)
+
+
+def timestamp(value: float | datetime) -> Timestamp:
+    ts = Timestamp()
+    if isinstance(value, datetime):
+        ts.FromDatetime(value)
+    else:
+        ts.FromNanoseconds(int(value * 1e9))
+    return ts
+
+
+def progress_proto(progress: dict) -> run_pb2.RunProgress:
+    return fill(run_pb2.RunProgress, progress)
+
+
+def run_proto(row: RunRow) -> run_pb2.Run:
+    spec = row.spec_dict()
+    run = run_pb2.Run(
+        name=f"runs/{row.id}", job_id=row.job_id, state=_STATE_ENUM.get(row.state, 0), model=row.model, dataset=row.dataset,
+        hyperparameters=fill(run_pb2.Hyperparameters, spec.get("hyperparameters", {})),
+        model_saving=fill(run_pb2.ModelSaving, spec.get("model_saving", {})), gpu_count=row.gpu_count,
+        progress=progress_proto(row.progress_dict()), error=row.error, error_reason=row.error_reason, attempts=row.attempts,
+        stopped_early=row.stopped_early, output_dir=row.output_dir, last_sequence=row.last_seq,
+        create_time=timestamp(row.create_time))
+    if row.start_time:
+        run.start_time.CopyFrom(timestamp(row.start_time))
+    if row.end_time:
+        run.end_time.CopyFrom(timestamp(row.end_time))
+    return run
+
+
+def summary_proto(row: RunRow) -> run_pb2.TrainingSummary:
+    return run_pb2.TrainingSummary(run=f"runs/{row.id}", job_id=row.job_id, state=_STATE_ENUM.get(row.state, 0),
+                                   progress=progress_proto(row.progress_dict()), error=row.error, attempts=row.attempts)
+
+
+def loss_point(point: dict) -> run_pb2.LossPoint:
+    return fill(run_pb2.LossPoint, point)
+
+
+def event_proto(event: Event) -> run_pb2.RunEvent:
+    out = run_pb2.RunEvent(sequence=event.seq, run=f"runs/{event.run_id}", time=timestamp(event.time))
+    data = event.data
+    if event.type == "step":
+        out.step.CopyFrom(fill(run_pb2.StepMetrics, data))
+    elif event.type == "eval":
+        evaluation = fill(run_pb2.Evaluation, data)
+        known = {f.name for f in run_pb2.Evaluation.DESCRIPTOR.fields}
+        for key, value in data.items():
+            if key not in known and isinstance(value, (int, float)) and not isinstance(value, bool):
+                evaluation.metrics[key] = float(value)
+        out.evaluation.CopyFrom(evaluation)
+    elif event.type == "resources":
+        out.resources.CopyFrom(fill(run_pb2.ResourceSample, data))
+    elif event.type == "state":
+        out.state.CopyFrom(run_pb2.StateChange(state=_STATE_ENUM.get(data.get("state", ""), 0),
+                                               previous_state=_STATE_ENUM.get(data.get("previous", ""), 0),
+                                               message=str(data.get("message", "")), attempt=int(data.get("attempt", 0))))
+    elif event.type == "alert":
+        out.alert.CopyFrom(fill(run_pb2.Alert, {**data, "level": _ALERT_ENUM.get(data.get("level"), 0)}))
+    elif event.type == "checkpoint":
+        out.checkpoint.CopyFrom(fill(run_pb2.CheckpointSaved, data))
+    elif event.type == "summary":
+        out.summary.metrics.update(_plain(data))
+    else:
+        out.log.CopyFrom(fill(run_pb2.LogLine, data))
+    return out
+
+
+def _plain(value):
+    """JSON-like data a Struct accepts (tuples to lists, other objects to strings)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)

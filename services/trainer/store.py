@@ -1,0 +1,213 @@
+"""Trainer persistence: the runs table and each run's sequenced events table (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, Integer, String, Text, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.common.db import Base, prepare_schema, session_factory
+from services.common.errors import AlreadyExists, NotFound
+from services.trainer.events import Event
+
+PENDING, RUNNING, PAUSED, COMPLETED, FAILED, CANCELLED = "pending", "running", "paused", "completed", "failed", "cancelled"
+ACTIVE_STATES = (PENDING, RUNNING, PAUSED)
+FINAL_STATES = (COMPLETED, FAILED, CANCELLED)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def dumps(value: Any) -> str:
+    """JSON that keeps NaN and infinities (a diverged loss is data, and PostgreSQL's JSON type refuses them)."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+class RunRow(Base):
+    __tablename__ = "trainer_runs"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(128), default="", index=True)
+    state: Mapped[str] = mapped_column(String(16), default=PENDING, index=True)
+    model: Mapped[str] = mapped_column(Text, default="")
+    dataset: Mapped[str] = mapped_column(String(256), default="")
+    # {"hyperparameters": {...as requested}, "model_saving": {...without the token}}
+    spec: Mapped[str] = mapped_column(Text, default="{}")
+    gpu_count: Mapped[int] = mapped_column(Integer, default=0)
+    progress: Mapped[str] = mapped_column(Text, default="{}")
+    error: Mapped[str] = mapped_column(Text, default="")
+    error_reason: Mapped[str] = mapped_column(String(64), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    stopped_early: Mapped[bool] = mapped_column(Boolean, default=False)
+    output_dir: Mapped[str] = mapped_column(Text, default="")
+    run_dir: Mapped[str] = mapped_column(Text, default="")
+    # Byte offset in the worker's events.jsonl up to which lines are stored as events; written in the
+    # same transaction as those events, so a restarted trainer neither loses nor repeats a line.
+    events_offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Commands to repeat to a relaunched worker (paused, learning-rate override).
+    sticky: Mapped[str] = mapped_column(Text, default="{}")
+    worker_pid: Mapped[int] = mapped_column(Integer, default=0)
+    worker_started: Mapped[float] = mapped_column(Float, default=0.0)  # the pid's create time, to tell reuse
+    create_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+    start_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    end_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    update_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+    def spec_dict(self) -> dict:
+        return json.loads(self.spec or "{}")
+
+    def progress_dict(self) -> dict:
+        return json.loads(self.progress or "{}")
+
+    def sticky_dict(self) -> dict:
+        return json.loads(self.sticky or "{}")
+
+
+class EventRow(Base):
+    __tablename__ = "trainer_events"
+
+    run_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(16), index=True)
+    time: Mapped[float] = mapped_column(Float)
+    payload: Mapped[str] = mapped_column(Text)
+
+
+TABLES = [RunRow.__table__, EventRow.__table__]
+
+
+def _not_found(run_id: str) -> NotFound:
+    return NotFound(f"run 'runs/{run_id}' does not exist", reason="RUN_NOT_FOUND", metadata={"name": f"runs/{run_id}"})
+
+
+def _event(row: EventRow) -> Event:
+    return Event(row.run_id, row.seq, row.type, row.time, json.loads(row.payload))
+
+
+class TrainerStore:
+    """Async reads and writes of runs and events. The event log is the only writer of events."""
+
+    def __init__(self, engine: AsyncEngine):
+        self.engine = engine
+        self.sessions = session_factory(engine)
+
+    async def prepare(self) -> None:
+        await prepare_schema(self.engine, TABLES)
+
+    # Runs
+
+    async def add_run(self, row: RunRow) -> RunRow:
+        exists = AlreadyExists(f"run 'runs/{row.id}' already exists; pick another run_id", reason="RUN_EXISTS",
+                               metadata={"name": f"runs/{row.id}"})
+        try:
+            async with self.sessions.begin() as s:
+                if await s.get(RunRow, row.id) is not None:
+                    raise exists
+                s.add(row)
+        except IntegrityError:  # the same id created concurrently
+            raise exists from None
+        return row
+
+    async def get_run(self, run_id: str) -> RunRow:
+        async with self.sessions() as s:
+            row = await s.get(RunRow, run_id)
+        if row is None:
+            raise _not_found(run_id)
+        return row
+
+    async def update_run(self, run_id: str, **values) -> RunRow:
+        async with self.sessions.begin() as s:
+            row = await s.get(RunRow, run_id)
+            if row is None:
+                raise _not_found(run_id)
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.update_time = now()
+        return row
+
+    async def list_runs(self, offset: int, limit: int, job_id: str = "") -> tuple[list[RunRow], int]:
+        where = [RunRow.job_id == job_id] if job_id else []
+        async with self.sessions() as s:
+            total = await s.scalar(select(func.count()).select_from(RunRow).where(*where))
+            rows = await s.scalars(
+                select(RunRow).where(*where).order_by(RunRow.create_time.desc(), RunRow.id.desc()).offset(offset).limit(limit)
+            )
+            return list(rows.all()), int(total or 0)
+
+    async def runs_in_states(self, states: Iterable[str]) -> list[RunRow]:
+        async with self.sessions() as s:
+            rows = await s.scalars(select(RunRow).where(RunRow.state.in_(list(states))).order_by(RunRow.create_time))
+            return list(rows.all())
+
+    async def current_run(self, job_id: str = "") -> RunRow:
+        """The most recent active run (of the job, if given), else the most recent run at all."""
+        where = [RunRow.job_id == job_id] if job_id else []
+        order = (RunRow.create_time.desc(), RunRow.id.desc())
+        async with self.sessions() as s:
+            row = await s.scalar(select(RunRow).where(*where, RunRow.state.in_(ACTIVE_STATES)).order_by(*order).limit(1))
+            if row is None:
+                row = await s.scalar(select(RunRow).where(*where).order_by(*order).limit(1))
+        if row is None:
+            if job_id:
+                raise NotFound(f"no training run was started for job {job_id!r}", reason="RUN_NOT_FOUND",
+                               metadata={"job_id": job_id})
+            raise NotFound("no training run exists yet; start one with CreateRun", reason="RUN_NOT_FOUND")
+        return row
+
+    # Events
+
+    async def append_events(self, run_id: str, events: list[Event], run_values: dict[str, Any]) -> None:
+        """Insert a batch of events and update the run's row in one transaction."""
+        async with self.sessions.begin() as s:
+            if events:
+                await s.execute(
+                    insert(EventRow),
+                    [{"run_id": e.run_id, "seq": e.seq, "type": e.type, "time": e.time, "payload": dumps(e.data)} for e in events],
+                )
+            if run_values:
+                await s.execute(update(RunRow).where(RunRow.id == run_id).values(**run_values, update_time=now()))
+
+    async def read_events(self, run_id: str, after_seq: int, limit: int = 500) -> list[Event]:
+        async with self.sessions() as s:
+            rows = await s.scalars(
+                select(EventRow).where(EventRow.run_id == run_id, EventRow.seq > after_seq).order_by(EventRow.seq).limit(limit)
+            )
+            return [_event(r) for r in rows.all()]
+
+    async def max_seq(self, run_id: str) -> int:
+        async with self.sessions() as s:
+            return int(await s.scalar(select(func.max(EventRow.seq)).where(EventRow.run_id == run_id)) or 0)
+
+    async def events_of_types(self, run_id: str, types: Iterable[str], last_n: int | None = None) -> list[Event]:
+        """Events of the given types, oldest first; only the newest `last_n` when given."""
+        query = select(EventRow).where(EventRow.run_id == run_id, EventRow.type.in_(list(types)))
+        async with self.sessions() as s:
+            if last_n is None:
+                rows = (await s.scalars(query.order_by(EventRow.seq))).all()
+            else:
+                rows = list(reversed((await s.scalars(query.order_by(EventRow.seq.desc()).limit(last_n))).all()))
+        return [_event(r) for r in rows]
+
+    async def step_history(self, run_id: str, last_n: int | None = None) -> list[dict]:
+        """One record per logged step, oldest first, each with `time` and, when an evaluation ran at that
+        step, its validation loss and perplexity. A step repeated after a resume counts once (its latest)."""
+        window = None if last_n is None else 2 * last_n + 16  # room for steps repeated after a resume
+        by_step: dict[int, dict] = {}
+        for event in await self.events_of_types(run_id, ["step"], window):
+            by_step[int(event.data.get("step", 0))] = {**event.data, "time": event.time}
+        points = [by_step[s] for s in sorted(by_step)]
+        if last_n is not None:
+            points = points[-last_n:] if last_n else []
+        evals = {int(e.data.get("step", -1)): e.data for e in await self.events_of_types(run_id, ["eval"], window)}
+        for point in points:
+            found = evals.get(int(point.get("step", 0)))
+            if found is not None:
+                point.update(validation_loss=found.get("validation_loss"), perplexity=found.get("perplexity"))
+        return points

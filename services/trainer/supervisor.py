@@ -1,0 +1,924 @@
+"""Runs' worker processes: launch, follow their events, pass commands, relaunch after a crash, resume after a restart.
+
+Each run executes in its own worker process (`services.trainer.worker`; torchrun for several GPUs), so a
+crash, an OOM kill or a cancel never takes the trainer down. The supervisor is the single writer of a
+run's events: it tails the worker's `events.jsonl` and records each line with the next sequence
+number, storing the file offset in the same transaction (a restarted trainer continues from there).
+
+Never lose work: a worker that dies without writing a final state is relaunched on the same run
+directory (the recipe resumes from its newest checkpoint) up to `max_restarts` times in a row; runs
+left active by a trainer that died are relaunched when it starts. Pause and a learning-rate change are
+repeated to a relaunched worker. Workers die with the trainer (PR_SET_PDEATHSIG) and leftovers are
+killed on start, so two workers never share a run directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import json
+import logging
+import math
+import os
+import shutil
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Awaitable, Callable
+
+import psutil
+
+from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from services.common.ids import new_id, parse_name
+from services.trainer.config import TrainingConfig
+from services.trainer.control import Command, append_command
+from services.trainer.events import EventLog
+from services.trainer.monitor import AlertRules, ProcessMemory, ResourceSampler, Thresholds, process_tree_rss
+from services.trainer.store import (
+    ACTIVE_STATES,
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    PAUSED,
+    PENDING,
+    RUNNING,
+    RunRow,
+    TrainerStore,
+    dumps,
+    now,
+)
+from services.trainer.worker import CONTROL_FILE, EVENTS_FILE, worker_command, write_run_spec
+
+log = logging.getLogger("finetune.trainer.supervisor")
+
+WORKER_LOG = "worker.log"
+HUB_TOKEN_FILE = ".hub_token"
+# Which states allow each command.
+ALLOWED = {
+    "pause": (RUNNING,),
+    "resume": (PAUSED,),
+    "cancel": ACTIVE_STATES,
+    "set_learning_rate": (RUNNING, PAUSED),
+    "save_checkpoint": (RUNNING, PAUSED),
+    "stop_early": (RUNNING, PAUSED),
+}
+_STEP_FIELDS = ("step", "total_steps", "epoch", "train_loss", "learning_rate", "grad_norm", "tokens_per_second",
+                "samples_per_second", "elapsed_seconds", "eta_seconds", "tokens")
+
+
+@dataclass(frozen=True)
+class SupervisorOptions:
+    data_dir: Path
+    max_concurrent_runs: int = 1
+    max_restarts: int = 3  # relaunches after consecutive worker crashes before the run fails
+    warm_workers: int = 1  # standby workers with torch/transformers already imported
+    sample_interval: float = 1.0
+    poll_interval: float = 0.005  # how often events.jsonl is checked where inotify is missing (1 s with it)
+    ack_timeout: float = 10.0  # how long pause/resume wait for the worker to confirm
+    cancel_grace: float = 30.0  # after a cancel, the worker is killed if it has not exited by then
+    exit_grace: float = 20.0  # after its final state, the worker is killed if it has not exited by then
+    thresholds: Thresholds = Thresholds()
+    artifacts: dict = field(default_factory=dict)  # ArtifactOptions defaults (eval_rows, max_new_tokens...)
+    num_threads: int | None = None
+    gpu_count: int = 0
+    python: str = sys.executable
+
+    @property
+    def runs_dir(self) -> Path:
+        return Path(self.data_dir) / "trainer" / "runs"
+
+
+@dataclass
+class RunRequest:
+    """What CreateRun asks for."""
+
+    run_id: str = ""
+    job_id: str = ""
+    model: str = ""
+    dataset: str = ""
+    hyperparameters: dict = field(default_factory=dict)
+    model_saving: dict = field(default_factory=dict)  # save_model, model_name, push_to_hub, make_public, hub_endpoint
+    hub_token: str = ""
+    gpu_count: int = 0
+    train_rows: list[dict] = field(default_factory=list)
+    validation_rows: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class PreparedInputs:
+    model_path: Path
+    train_rows: list[dict]
+    validation_rows: list[dict]
+
+
+Prepare = Callable[[RunRequest, TrainingConfig], Awaitable[PreparedInputs]]
+
+
+@dataclass
+class _Handle:
+    """One supervised run."""
+
+    run_id: str
+    run_dir: Path
+    state: str
+    gpu_count: int
+    gpus: list[int]
+    progress: dict
+    sticky: dict  # {"paused", "learning_rate", "learning_rate_step", "worker_terminal"}
+    offset: int
+    attempt: int
+    push: dict = field(default_factory=dict)
+    crashes: int = 0
+    proc: asyncio.subprocess.Process | None = None
+    cancel_requested: bool = False
+    finished: bool = False  # the final state is recorded; only the process may still be exiting
+    summary: dict = field(default_factory=dict)
+    rules: AlertRules = field(default_factory=AlertRules)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def sticky_json(self) -> str:
+        return dumps({**self.sticky, "gpus": self.gpus})
+
+    def set_state(self, state: str) -> None:
+        self.state = state
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    async def wait_for_state(self, wanted: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.state != wanted and (left := deadline - time.monotonic()) > 0:
+            try:
+                await asyncio.wait_for(self.changed.wait(), left)
+            except asyncio.TimeoutError:
+                return
+
+
+class Supervisor:
+    """Admits, launches and watches runs; the only writer of their events and active state."""
+
+    def __init__(self, store: TrainerStore, events: EventLog, options: SupervisorOptions, prepare: Prepare,
+                 sampler: ResourceSampler | None = None):
+        self.store = store
+        self.events = events
+        self.options = options
+        self.prepare = prepare
+        self.sampler = sampler or ResourceSampler(options.data_dir)
+        self.pool = WarmPool(options.warm_workers, options.python, options.runs_dir.parent)
+        self._handles: dict[str, _Handle] = {}
+        self._slots: set[str] = set()  # run ids admitted: being prepared or active
+        self._gpus_in_use: set[int] = set()
+        self._admission = asyncio.Lock()
+        self._sampler_task: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task] = set()  # each run's supervision, until its worker has exited
+        self._memory = ProcessMemory()
+
+    # ------------------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Resume the runs a previous trainer left active, then start sampling and the warm pool."""
+        self.options.runs_dir.mkdir(parents=True, exist_ok=True)
+        for row in await self.store.runs_in_states(ACTIVE_STATES):
+            handle = self._handles[row.id] = self._handle_from_row(row)
+            self._slots.add(row.id)
+            self._gpus_in_use.update(handle.gpus)
+            await self.events.open(row.id, writer=True)
+            self._watch(handle, recovering=True)
+        self._sampler_task = asyncio.create_task(self._sample_forever(), name="resource-sampler")
+        await self.pool.fill()
+
+    async def stop(self) -> None:
+        """Kill the workers (their runs stay active in the database and resume at the next start)."""
+        tasks = list(self._tasks)
+        if self._sampler_task:
+            tasks.append(self._sampler_task)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.pool.stop()
+
+    def capacity(self) -> tuple[int, int, int]:
+        """(active runs, maximum, GPUs visible)."""
+        return len(self._slots), self.options.max_concurrent_runs, self.options.gpu_count
+
+    def pid_of(self, run_id: str) -> int | None:
+        handle = self._handles.get(run_id)
+        if handle is None or handle.finished or handle.proc is None or handle.proc.returncode is not None:
+            return None
+        return handle.proc.pid
+
+    def active_pids(self) -> list[int]:
+        return [pid for run_id in self._handles if (pid := self.pid_of(run_id))]
+
+    # ------------------------------------------------------------------------------ create
+
+    async def create_run(self, request: RunRequest) -> RunRow:
+        config = TrainingConfig.from_dict(request.hyperparameters)
+        if request.gpu_count < 0:
+            raise InvalidArgument(f"gpu_count must be 0 or more, got {request.gpu_count}", reason="INVALID_GPU_COUNT")
+        if request.gpu_count > self.options.gpu_count:
+            raise FailedPrecondition(f"the run asks for {request.gpu_count} GPU(s) but this trainer has "
+                                     f"{self.options.gpu_count}; use gpu_count 0 to train on the CPU",
+                                     reason="NOT_ENOUGH_GPUS")
+        if request.dataset and request.train_rows:
+            raise InvalidArgument("give either run.dataset or train_rows, not both", reason="ROWS_CONFLICT")
+        if not request.dataset and not request.train_rows:
+            raise InvalidArgument("the run needs training rows: set run.dataset to 'datasets/{id}' or send train_rows",
+                                  reason="ROWS_REQUIRED")
+        if request.dataset:
+            request.dataset = "datasets/" + parse_name(request.dataset, "datasets")
+        run_id = parse_name(request.run_id, "runs") if request.run_id else new_id("run")
+        gpus = await self._admit(run_id, request.gpu_count)
+        try:
+            try:
+                await self.store.get_run(run_id)
+            except NotFound:
+                pass
+            else:
+                raise _already_exists(run_id)
+            inputs = await self.prepare(request, config)
+            row = await self._write_run(run_id, request, config, inputs)
+        except BaseException:
+            self._release_slot(run_id, gpus)
+            raise
+        handle = self._handle_from_row(row)
+        handle.gpus = gpus
+        self._handles[run_id] = handle
+        await self.events.open(run_id, writer=True)
+        self.events.publish(run_id, "state", {"state": PENDING, "previous": "", "message": "run accepted", "attempt": 0})
+        self._watch(handle)
+        return row
+
+    def _watch(self, handle: _Handle, recovering: bool = False) -> None:
+        task = asyncio.create_task(self._supervise(handle, recovering), name=f"run-{handle.run_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _admit(self, run_id: str, gpu_count: int) -> list[int]:
+        async with self._admission:
+            if run_id in self._slots:
+                raise _already_exists(run_id)
+            if len(self._slots) >= self.options.max_concurrent_runs:
+                raise ResourceExhausted(
+                    f"the trainer already runs {len(self._slots)} of at most {self.options.max_concurrent_runs} "
+                    "concurrent runs; try again when one ends", reason="TRAINER_AT_CAPACITY",
+                    metadata={"active_runs": len(self._slots), "max_concurrent_runs": self.options.max_concurrent_runs})
+            free = [i for i in range(self.options.gpu_count) if i not in self._gpus_in_use]
+            if gpu_count > len(free):
+                raise ResourceExhausted(f"{gpu_count} GPU(s) asked for, {len(free)} free; try again when a run ends",
+                                        reason="TRAINER_AT_CAPACITY", metadata={"free_gpus": len(free)})
+            self._slots.add(run_id)
+            self._gpus_in_use.update(free[:gpu_count])
+            return free[:gpu_count]
+
+    def _release_slot(self, run_id: str, gpus: list[int]) -> None:
+        self._slots.discard(run_id)
+        self._gpus_in_use.difference_update(gpus)
+
+    async def _write_run(self, run_id: str, request: RunRequest, config: TrainingConfig, inputs: PreparedInputs) -> RunRow:
+        run_dir = self.options.runs_dir / run_id
+        if run_dir.exists():  # left by a creation that failed before its row was stored
+            shutil.rmtree(run_dir)
+        saving = {k: v for k, v in request.model_saving.items() if k != "hub_token"}
+        artifacts = {**self.options.artifacts, "save_model": bool(saving.get("save_model")),
+                     "model_name": saving.get("model_name") or run_id}
+        await asyncio.to_thread(
+            write_run_spec, run_dir, config=config.to_dict(), model_path=inputs.model_path, train_rows=inputs.train_rows,
+            validation_rows=inputs.validation_rows, artifacts=artifacts, device="cuda" if request.gpu_count else "cpu",
+            num_threads=self.options.num_threads)
+        if request.hub_token:
+            token_file = run_dir / HUB_TOKEN_FILE
+            token_file.touch(mode=0o600)
+            token_file.write_text(request.hub_token)
+        progress = {"total_steps": config.max_steps or 0, "total_epochs": config.epochs}
+        row = RunRow(id=run_id, job_id=request.job_id, state=PENDING, model=request.model, dataset=request.dataset,
+                     spec=dumps({"hyperparameters": request.hyperparameters, "model_saving": saving}),
+                     gpu_count=request.gpu_count, progress=dumps(progress), run_dir=str(run_dir), create_time=now())
+        return await self.store.add_run(row)
+
+    def _handle_from_row(self, row: RunRow) -> _Handle:
+        saving = row.spec_dict().get("model_saving", {})
+        gpus = row.sticky_dict().get("gpus", list(range(row.gpu_count)))
+        return _Handle(run_id=row.id, run_dir=Path(row.run_dir), state=row.state, gpu_count=row.gpu_count, gpus=gpus,
+                       progress=row.progress_dict(), sticky=row.sticky_dict(), offset=row.events_offset,
+                       attempt=row.attempts, push=saving, rules=AlertRules(self.options.thresholds))
+
+    # ------------------------------------------------------------------------------ control
+
+    async def control(self, run_id: str, command: str, value: float | None = None) -> None:
+        """Send a command to the run's worker; pause and resume wait (bounded) until the worker confirms."""
+        cmd = Command.from_dict({"command": command, "value": value})
+        handle = self._handles.get(run_id)
+        state = handle.state if handle else (await self.store.get_run(run_id)).state
+        if handle is None or state not in ALLOWED[command]:
+            wanted = " or ".join(ALLOWED[command])
+            raise FailedPrecondition(f"cannot {command.replace('_', ' ')} run 'runs/{run_id}': it is {state}, not {wanted}",
+                                     reason="RUN_STATE_CONFLICT", metadata={"state": state, "command": command})
+        if command == "pause":
+            handle.sticky["paused"] = True
+        elif command == "resume":
+            handle.sticky["paused"] = False
+        elif command == "set_learning_rate":
+            handle.sticky.update(learning_rate=cmd.value, learning_rate_step=int(handle.progress.get("step", 0)))
+        elif command == "cancel":
+            handle.cancel_requested = True
+            asyncio.get_running_loop().call_later(self.options.cancel_grace, self._kill_if_running, handle)
+        self.events.update_run(run_id, sticky=handle.sticky_json())
+        self.events.publish(run_id, "log", {"level": "info", "source": "trainer",
+                                            "message": f"{command} requested" + (f" ({cmd.value:g})" if cmd.value else "")})
+        append_command(handle.run_dir / CONTROL_FILE, cmd)
+        if command in ("pause", "resume"):
+            await handle.wait_for_state(PAUSED if command == "pause" else RUNNING, self.options.ack_timeout)
+
+    def _kill_if_running(self, handle: _Handle) -> None:
+        if handle.proc is not None and handle.proc.returncode is None:
+            kill_tree(handle.proc.pid)
+
+    # ------------------------------------------------------------------------------ one run's life
+
+    async def _supervise(self, handle: _Handle, recovering: bool = False) -> None:
+        try:
+            if recovering:
+                await self._recover(handle)
+                if handle.sticky.get("worker_terminal") or handle.cancel_requested:
+                    await self._end(handle, returncode=0)
+                    return
+            while True:
+                await self._launch(handle, recovering)
+                recovering = False
+                returncode = await self._follow(handle)
+                if await self._end(handle, returncode):
+                    return
+                await asyncio.sleep(min(5.0, 0.2 * handle.crashes))
+                if handle.cancel_requested:
+                    await self._finish(handle, CANCELLED, "cancelled while the worker was being relaunched",
+                                       reason="cancel_requested")
+                    return
+        except asyncio.CancelledError:
+            if handle.proc is not None and handle.proc.returncode is None:
+                kill_tree(handle.proc.pid)
+                await handle.proc.wait()
+            await self.events.flush(handle.run_id)
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug here must not leave the run active forever
+            log.exception("supervising run %s failed", handle.run_id)
+            if handle.proc is not None and handle.proc.returncode is None:
+                kill_tree(handle.proc.pid)
+            await self._finish(handle, FAILED, f"the trainer failed supervising this run: {exc}", reason="INTERNAL")
+
+    async def _recover(self, handle: _Handle) -> None:
+        """After a trainer restart: kill a worker that outlived the old trainer, then store its unread events."""
+        row = await self.store.get_run(handle.run_id)
+        kill_run_workers(row.worker_pid, row.worker_started, handle.run_dir)
+        await self._follow(handle)
+
+    async def _launch(self, handle: _Handle, recovering: bool) -> None:
+        terminate_partial_line(handle.run_dir / EVENTS_FILE)
+        self._reset_control(handle)
+        handle.attempt += 1
+        handle.proc = await self._spawn(handle)
+        previous = handle.state
+        handle.set_state(RUNNING)
+        checkpoint = int(handle.progress.get("checkpoint_step") or 0)
+        if handle.attempt == 1:
+            message = "worker started"
+        else:
+            why = "the trainer restarted" if recovering else "the worker died"
+            message = f"{why}; resuming from " + (f"checkpoint-{checkpoint}" if checkpoint else "the start (no checkpoint yet)")
+        values = {"state": RUNNING, "attempts": handle.attempt, "worker_pid": handle.proc.pid,
+                  "worker_started": _create_time(handle.proc.pid), "sticky": handle.sticky_json()}
+        if handle.attempt == 1:
+            values["start_time"] = now()
+        self.events.publish(handle.run_id, "state", {"state": RUNNING, "previous": previous, "message": message,
+                                                     "attempt": handle.attempt}, run_values=values)
+
+    def _reset_control(self, handle: _Handle) -> None:
+        """A new worker reads control.jsonl from its start: keep old commands out, repeat the sticky ones."""
+        control = handle.run_dir / CONTROL_FILE
+        if control.exists():
+            control.rename(handle.run_dir / f"control.{handle.attempt}.jsonl")
+        lr, lr_step = handle.sticky.get("learning_rate"), handle.sticky.get("learning_rate_step", 0)
+        if lr and lr_step >= int(handle.progress.get("checkpoint_step") or 0):
+            append_command(control, Command("set_learning_rate", lr))
+        if handle.sticky.get("paused"):
+            append_command(control, Command("pause"))
+        if handle.cancel_requested:
+            append_command(control, Command("cancel"))
+
+    async def _spawn(self, handle: _Handle) -> asyncio.subprocess.Process:
+        env = dict(os.environ)
+        if handle.gpus:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, handle.gpus))
+        if handle.gpu_count <= 1 and not handle.gpus:
+            proc = await self.pool.take(handle.run_dir)
+            if proc is not None:
+                await self.pool.fill()  # the next run starts warm too (the import overlaps this run's training)
+                return proc
+        with open(handle.run_dir / WORKER_LOG, "ab") as out:
+            command = worker_command(handle.run_dir, max(1, handle.gpu_count), self.options.python)
+            return await asyncio.create_subprocess_exec(
+                *die_with_parent(command, self.options.python), stdin=asyncio.subprocess.DEVNULL, stdout=out,
+                stderr=asyncio.subprocess.STDOUT, env=env, start_new_session=True)
+
+    async def _follow(self, handle: _Handle) -> int | None:
+        """Record the worker's events until it has written its final state, or has exited and its file is read
+        to the end; its exit status (None while it is still exiting). Woken by inotify on each write (or
+        the worker's exit), so an idle run costs nothing and a step event is read as soon as it is written."""
+        path = handle.run_dir / EVENTS_FILE
+        proc, f, partial = handle.proc, None, b""
+        watch = DirectoryWatch(handle.run_dir, self.options.poll_interval)
+        exit_wait = asyncio.ensure_future(proc.wait()) if proc is not None else None
+        if exit_wait is not None:
+            exit_wait.add_done_callback(lambda _: watch.changed.set())
+        try:
+            while True:
+                watch.changed.clear()  # before reading: a write after the read wakes the wait below
+                exited = proc is None or proc.returncode is not None
+                if f is None and path.exists():
+                    f = open(path, "rb")
+                    f.seek(handle.offset)
+                data = f.read() if f is not None else b""
+                if data:
+                    partial = self._consume(handle, partial + data)
+                    if handle.sticky.get("worker_terminal"):
+                        break  # the worker's final word: no need to wait for its exit to report it
+                    await asyncio.sleep(0)
+                elif exited:
+                    break
+                else:
+                    await watch.wait()
+        finally:
+            watch.close()
+            if exit_wait is not None and not exit_wait.done():
+                exit_wait.cancel()
+            if f is not None:
+                f.close()
+        if partial:
+            log.warning("run %s: the worker left a partial event line (%d bytes)", handle.run_id, len(partial))
+        return None if proc is None else proc.returncode
+
+    def _consume(self, handle: _Handle, data: bytes) -> bytes:
+        """Record each complete line of `data`; returns the incomplete rest."""
+        start = 0
+        while (end := data.find(b"\n", start)) >= 0:
+            line = data[start:end]
+            handle.offset += end + 1 - start
+            start = end + 1
+            try:
+                event = json.loads(line) if line.strip() else None
+            except ValueError:
+                event = {"type": "log", "level": "warning", "message": f"unreadable event line: {line[:200]!r}"}
+            if isinstance(event, dict):
+                self._record(handle, event)
+            else:
+                self.events.update_run(handle.run_id, events_offset=handle.offset)
+        return data[start:]
+
+    def _record(self, handle: _Handle, event: dict) -> None:
+        """Turn one worker event into recorded events and progress (stored with the file offset)."""
+        run_id, kind = handle.run_id, event.get("type")
+        at = float(event.get("time") or time.time())
+        progress, values = handle.progress, {"events_offset": handle.offset}
+        publish = self.events.publish
+        if kind == "step":
+            data = {k: event[k] for k in _STEP_FIELDS if k in event}
+            data["percent"] = event.get("percent_complete", event.get("percent", 0.0))
+            progress.update({k: v for k, v in data.items() if k != "tokens"})
+            values["progress"] = dumps(progress)
+            publish(run_id, "step", data, at=at, run_values=values)
+            for alert in handle.rules.check_loss(_float(data.get("train_loss")), int(data.get("step", 0))):
+                publish(run_id, "alert", alert, at=at)
+        elif kind == "eval":
+            loss = _float(event.get("validation_loss"))
+            progress["validation_loss"] = loss
+            best = progress.get("best_validation_loss")
+            if math.isfinite(loss) and (best is None or loss < best):
+                progress["best_validation_loss"] = loss
+            values["progress"] = dumps(progress)
+            publish(run_id, "eval", {k: v for k, v in event.items() if k not in ("type", "time")}, at=at, run_values=values)
+        elif kind == "checkpoint":
+            progress["checkpoint_step"] = int(event.get("step", 0))
+            values["progress"] = dumps(progress)
+            publish(run_id, "checkpoint", {"step": progress["checkpoint_step"], "path": str(event.get("path", ""))},
+                    at=at, run_values=values)
+        elif kind == "alert":
+            alerts = handle.rules.from_worker(event)
+            for alert in alerts:
+                publish(run_id, "alert", alert, at=at, run_values=values)
+            if not alerts:
+                self.events.update_run(run_id, **values)
+        elif kind == "summary":
+            handle.summary = {k: v for k, v in event.items() if k not in ("type", "time")}
+            publish(run_id, "summary", handle.summary, at=at, run_values=values)
+        elif kind == "state":
+            self._record_state(handle, event, at, values)
+        else:
+            data = {"level": str(event.get("level", "info")), "message": str(event.get("message", event)),
+                    "source": "worker"}
+            publish(run_id, "log", data, at=at, run_values=values)
+
+    def _record_state(self, handle: _Handle, event: dict, at: float, values: dict) -> None:
+        state = str(event.get("state", ""))
+        if state in (RUNNING, PAUSED):
+            if state != handle.state:
+                previous = handle.state
+                handle.set_state(state)
+                values["state"] = state
+                self.events.publish(handle.run_id, "state", {
+                    "state": state, "previous": previous, "message": str(event.get("message", "")),
+                    "reason": str(event.get("reason", "")), "attempt": handle.attempt}, at=at, run_values=values)
+                return
+        else:  # the final word comes from the supervisor once the worker has exited
+            handle.sticky["worker_terminal"] = {k: event.get(k, "") for k in ("state", "reason", "message")}
+            values["sticky"] = handle.sticky_json()
+        self.events.update_run(handle.run_id, **values)
+
+    async def _end(self, handle: _Handle, returncode: int | None) -> bool:
+        """Decide what an exited worker means: the run's final state (True), or a relaunch (False)."""
+        terminal = handle.sticky.get("worker_terminal")
+        if terminal:
+            state, reason, message = terminal["state"], str(terminal["reason"]), str(terminal["message"])
+            if state in (COMPLETED, "stopped_early"):
+                await self._push_to_hub(handle)
+                await self._finish(handle, COMPLETED, message, reason=reason, stopped_early=state == "stopped_early",
+                                   output_dir=str(handle.run_dir / "artifacts"))
+            elif state == CANCELLED:
+                await self._finish(handle, CANCELLED, message or "cancelled", reason=reason)
+            else:
+                await self._finish(handle, FAILED, message, reason=reason.upper() or "WORKER_FAILED", error=message)
+            return True
+        if handle.cancel_requested:
+            await self._finish(handle, CANCELLED, "cancelled (the worker was stopped)", reason="cancel_requested")
+            return True
+        handle.proc = None
+        how = _describe_exit(returncode)
+        if returncode == 2:
+            message = f"the worker could not read its run spec ({how}): {tail(handle.run_dir / WORKER_LOG)}"
+            await self._finish(handle, FAILED, message, reason="INVALID_RUN_SPEC", error=message)
+            return True
+        handle.crashes += 1
+        if handle.crashes > self.options.max_restarts:
+            message = (f"the worker died {handle.crashes} times in a row (last: {how}); giving up. "
+                       f"Last output: {tail(handle.run_dir / WORKER_LOG)}")
+            await self._finish(handle, FAILED, message, reason="WORKER_CRASHED", error=message)
+            return True
+        self.events.publish(handle.run_id, "log", {
+            "level": "warning", "source": "trainer",
+            "message": f"worker {how} without finishing; relaunching ({handle.crashes} of {self.options.max_restarts})"})
+        return False
+
+    async def _finish(self, handle: _Handle, state: str, message: str, *, reason: str = "", error: str = "",
+                      stopped_early: bool = False, output_dir: str = "") -> None:
+        # The slot is free before anyone can see the final state (its GPUs once the process has exited).
+        self._handles.pop(handle.run_id, None)
+        self._slots.discard(handle.run_id)
+        values = {"state": state, "end_time": now(), "error": error, "error_reason": reason.upper() if error else "",
+                  "stopped_early": stopped_early, "output_dir": output_dir, "worker_pid": 0,
+                  "sticky": handle.sticky_json(), "progress": dumps(handle.progress)}
+        self.events.publish(handle.run_id, "state", {"state": state, "previous": handle.state, "message": message,
+                                                     "reason": reason, "attempt": handle.attempt, "final": True},
+                            run_values=values)
+        handle.set_state(state)
+        handle.finished = True
+        await self.events.release(handle.run_id)
+        await self._reap(handle.proc)
+        self._gpus_in_use.difference_update(handle.gpus)
+
+    async def _reap(self, proc: asyncio.subprocess.Process | None) -> None:
+        """Let a worker that reported its final state exit (its slot and GPUs stay taken until it has)."""
+        if proc is None or proc.returncode is not None:
+            return
+        try:
+            await asyncio.wait_for(proc.wait(), self.options.exit_grace)
+        except asyncio.TimeoutError:
+            log.warning("worker %d did not exit %.0fs after its final state; killing it", proc.pid, self.options.exit_grace)
+            kill_tree(proc.pid)
+            await proc.wait()
+
+    async def _push_to_hub(self, handle: _Handle) -> None:
+        if not handle.push.get("push_to_hub"):
+            return
+        token_file = handle.run_dir / HUB_TOKEN_FILE
+        token = token_file.read_text().strip() if token_file.exists() else None
+        artifacts = handle.run_dir / "artifacts"
+        folder = artifacts / "model" if (artifacts / "model").is_dir() else artifacts / "adapter"
+        repo = handle.push.get("model_name") or handle.run_id
+        try:
+            url = await asyncio.to_thread(push_folder, folder, repo, token, not handle.push.get("make_public"),
+                                          handle.push.get("hub_endpoint") or None)
+            self.events.publish(handle.run_id, "log", {"level": "info", "source": "trainer", "message": f"pushed to {url}"})
+        except Exception as exc:  # noqa: BLE001 - the training result stays; the failure is reported
+            self.events.publish(handle.run_id, "alert", {
+                "level": "warning", "code": "PUSH_FAILED", "message": f"push to the hub failed: {exc}", "value": 0.0,
+                "threshold": 0.0, "suggestion": "check the hub token and endpoint; the model is kept in the run's artifacts"})
+
+    # ------------------------------------------------------------------------------ resources
+
+    async def _sample_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.sample_interval)
+            live = {run_id: pid for run_id in list(self._handles) if (pid := self.pid_of(run_id))}
+            if not live:
+                continue
+            try:
+                sample, rss = await asyncio.to_thread(self._sample, list(live.values()))
+            except Exception:  # noqa: BLE001 - a failed sample is skipped, never fatal
+                log.exception("resource sample failed")
+                continue
+            for run_id, pid in live.items():
+                handle = self._handles.get(run_id)
+                if handle is None:
+                    continue
+                self.events.publish(run_id, "resources", {**sample, "process_rss_bytes": rss.get(pid, 0)}, at=sample["time"])
+                for alert in handle.rules.check_sample(sample):
+                    self.events.publish(run_id, "alert", alert, at=sample["time"])
+
+    def _sample(self, pids: list[int]) -> tuple[dict, dict[int, int]]:
+        sample = self.sampler.sample(())
+        self._memory.keep_only(pids)
+        return sample, {pid: self._memory.rss(pid) for pid in pids}
+
+    async def current_resources(self, run_id: str = "") -> dict:
+        """The newest sample if it is recent, else a new one; with the run's (or all active runs') worker memory."""
+        latest = self.sampler.latest
+        if latest is None or time.time() - latest["time"] > 2 * self.options.sample_interval:
+            latest = await asyncio.to_thread(self.sampler.sample, ())
+        if run_id:
+            pid = self.pid_of(run_id)
+            pids = [pid] if pid else []
+        else:
+            pids = self.active_pids()
+        return {**latest, "process_rss_bytes": await asyncio.to_thread(process_tree_rss, pids) if pids else 0}
+
+
+def _already_exists(run_id: str) -> AlreadyExists:
+    return AlreadyExists(f"run 'runs/{run_id}' already exists; pick another run_id", reason="RUN_EXISTS",
+                        metadata={"name": f"runs/{run_id}"})
+
+
+def _float(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _describe_exit(returncode: int | None) -> str:
+    if returncode is None:
+        return "was lost when the trainer stopped"
+    if returncode < 0:
+        name = signal.Signals(-returncode).name if -returncode in signal.Signals._value2member_map_ else str(-returncode)
+        hint = " (killed: out of memory, or by hand)" if -returncode == signal.SIGKILL else ""
+        return f"was killed by {name}{hint}"
+    return f"exited with status {returncode}"
+
+
+def tail(path: Path, size: int = 1500) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - size))
+            return f.read().decode("utf-8", errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def terminate_partial_line(path: Path) -> None:
+    """A worker killed mid-write may leave half a line; end it so the next worker's first line stays whole
+    (the half line is then reported as unreadable)."""
+    try:
+        with open(path, "rb+") as f:
+            if f.seek(0, os.SEEK_END) == 0:
+                return
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                f.write(b"\n")
+    except FileNotFoundError:
+        pass
+
+
+# ---------------------------------------------------------------------------------- processes
+
+# Runs first in each child (no preexec_fn: Python code between fork and exec in a process with gRPC's
+# threads can crash): ask the kernel for SIGKILL when the trainer dies (kill -9 included), give up if it
+# already has, then exec the real command. Without prctl (not Linux) leftovers are killed at the next start.
+_DIE_WITH_PARENT = (
+    "import ctypes,os,sys\n"
+    "try: ctypes.CDLL(None).prctl(1, 9)\n"
+    "except (OSError, AttributeError): pass\n"
+    "os.getppid() == int(sys.argv[1]) or os._exit(70)\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+class DirectoryWatch:
+    """`changed` is set when a file in a directory is written (Linux inotify through libc, on the event
+    loop; no thread, no polling). Without inotify, `wait` is a short timed poll."""
+
+    _MASK = 0x2 | 0x8 | 0x80 | 0x100  # IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE
+    _SAFETY_NET = 1.0  # seconds: re-read even without a notification
+
+    def __init__(self, directory: Path, poll_interval: float):
+        self.changed = asyncio.Event()
+        self.poll_interval = poll_interval
+        self._loop = asyncio.get_running_loop()
+        self._fd = -1
+        if _libc is not None:
+            fd = _libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+            if fd >= 0 and _libc.inotify_add_watch(fd, os.fsencode(directory), self._MASK) >= 0:
+                self._fd = fd
+                self._loop.add_reader(fd, self._notified)
+            elif fd >= 0:
+                os.close(fd)
+
+    def _notified(self) -> None:
+        try:
+            while os.read(self._fd, 65536):
+                pass
+        except BlockingIOError:
+            pass
+        self.changed.set()
+
+    async def wait(self) -> None:
+        try:
+            await asyncio.wait_for(self.changed.wait(), self._SAFETY_NET if self._fd >= 0 else self.poll_interval)
+        except asyncio.TimeoutError:
+            pass
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            self._loop.remove_reader(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+
+
+try:
+    _libc = ctypes.CDLL(None, use_errno=True)
+    _libc.inotify_init1, _libc.inotify_add_watch  # noqa: B018 - present on Linux only
+except (OSError, AttributeError):
+    _libc = None
+
+
+def die_with_parent(command: list[str], python: str = sys.executable) -> list[str]:
+    """`command`, run so that the kernel kills it when this process dies."""
+    return [python, "-S", "-c", _DIE_WITH_PARENT, str(os.getpid()), *command]
+
+
+def _create_time(pid: int) -> float:
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return 0.0
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a worker, its process group and every descendant (torchrun's ranks)."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        procs = []
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def kill_run_workers(pid: int, started: float, run_dir: Path) -> None:
+    """Kill what a previous trainer left running on `run_dir`: the recorded worker (if the pid still is that
+    process) and any process whose command line names the run directory (orphaned torchrun ranks)."""
+    victims = []
+    if pid and started and abs(_create_time(pid) - started) < 0.5:
+        victims.append(pid)
+    needle = str(run_dir)
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = proc.info.get("cmdline") or []
+        if proc.pid != os.getpid() and "--run-dir" in cmdline and needle in cmdline:
+            victims.append(proc.pid)
+    for victim in victims:
+        kill_tree(victim)
+    if victims:
+        psutil.wait_procs([p for v in victims if (p := _process(v))], timeout=5)
+
+
+def _process(pid: int) -> psutil.Process | None:
+    try:
+        return psutil.Process(pid)
+    except psutil.Error:
+        return None
+
+
+def push_folder(folder: Path, repo: str, token: str | None, private: bool, endpoint: str | None) -> str:
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=endpoint, token=token)
+    repo_id = api.create_repo(repo, private=private, exist_ok=True).repo_id
+    api.upload_folder(folder_path=str(folder), repo_id=repo_id)
+    return f"{api.endpoint}/{repo_id}"
+
+
+class WarmPool:
+    """Standby worker processes that have already imported torch, transformers and peft (about 4 s on a
+    CPU) and wait for a run directory on stdin, so a run's first step comes sooner."""
+
+    def __init__(self, size: int, python: str, log_dir: Path):
+        self.size = size
+        self.python = python
+        self.log_dir = Path(log_dir)
+        self._ready: list[asyncio.subprocess.Process] = []
+
+    async def fill(self) -> None:
+        self._ready = [p for p in self._ready if p.returncode is None]
+        while len(self._ready) < self.size:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.log_dir / "standby.log", "ab") as out:
+                command = [self.python, "-m", "services.trainer.supervisor", "--standby"]
+                self._ready.append(await asyncio.create_subprocess_exec(
+                    *die_with_parent(command, self.python), stdin=asyncio.subprocess.PIPE, stdout=out,
+                    stderr=asyncio.subprocess.STDOUT, start_new_session=True))
+
+    async def take(self, run_dir: Path) -> asyncio.subprocess.Process | None:
+        while self._ready:
+            proc = self._ready.pop(0)
+            if proc.returncode is not None:
+                continue
+            try:
+                proc.stdin.write(f"{run_dir}\n".encode())
+                await proc.stdin.drain()
+                proc.stdin.close()
+            except (BrokenPipeError, ConnectionResetError):
+                continue
+            return proc
+        return None
+
+    async def stop(self) -> None:
+        for proc in self._ready:
+            if proc.returncode is None:
+                kill_tree(proc.pid)
+                await proc.wait()
+        self._ready = []
+
+
+def standby_main() -> int:
+    """A standby worker: import the heavy modules, then run the run directory that arrives on stdin."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # as the artifacts' loss curve does
+    import matplotlib.pyplot  # noqa: F401
+    import peft  # noqa: F401
+    import sacrebleu  # noqa: F401 - the final evaluation's BLEU
+    import transformers
+    from transformers.models.llama import modeling_llama  # noqa: F401 - the built-in models' class
+
+    import services.trainer.recipe  # noqa: F401 - torch and the training code
+    from services.trainer import worker
+
+    transformers.AutoModelForCausalLM, transformers.get_scheduler  # noqa: B018 - resolve the lazy attributes
+    try:
+        _warm_up()
+    except Exception as exc:  # noqa: BLE001 - only a lost head start, never a lost run
+        print(f"standby warm-up failed: {exc!r}", flush=True)
+    line = sys.stdin.readline().strip()
+    if not line:
+        return 0  # the trainer stopped without using this standby
+    run_dir = Path(line)
+    fd = os.open(run_dir / WORKER_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    return worker.run_training(run_dir.resolve())
+
+
+def _warm_up() -> None:
+    """One training step (and the artifacts) of a micro Llama through the real recipe: the first step of a
+    process pays seconds of one-time set-up (autograd, kernels, peft, plotting) that a run should not."""
+    import tempfile
+
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from services.catalog.builtin_models import build_tokenizer
+    from services.trainer.artifacts import ArtifactOptions
+    from services.trainer.config import TrainingConfig
+    from services.trainer.recipe import Recipe, RunPaths, TrainingData, run_recipe
+
+    with tempfile.TemporaryDirectory(prefix="finetune-warm-up-") as tmp:
+        tokenizer = build_tokenizer()
+        model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                                             num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
+                                             pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+                                             eos_token_id=tokenizer.eos_token_id))
+        model_dir = Path(tmp) / "model"
+        model.save_pretrained(model_dir)
+        tokenizer.save_pretrained(model_dir)
+        rows = [{"input": "warm up", "output": "ready"}] * 4
+        config = TrainingConfig.from_dict({"batch_size": 2, "max_steps": 1, "save_steps": 0, "max_seq_length": 32})
+        run_recipe(Recipe(config, RunPaths(Path(tmp) / "run", model_dir), TrainingData(rows, rows[:1]), None,
+                          artifacts=ArtifactOptions(eval_rows=1, sample_generations=1, max_new_tokens=2), device="cpu"))
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--standby"]:
+    sys.exit(standby_main())

@@ -1,0 +1,234 @@
+"""The training worker: one run in its own process, driven by files in its run directory.
+
+    python -m services.trainer.worker --run-dir RUN_DIR [--events-stdout]
+    torchrun --standalone --nproc_per_node N -m services.trainer.worker --run-dir RUN_DIR   (DDP)
+
+`worker_command(run_dir, nproc)` builds either command line. A crash, an OOM kill or a cancel ends
+this process only; the parent watches the files and the exit status.
+
+Inputs in RUN_DIR (`write_run_spec` writes them):
+- `run.json`: {"config": {TrainingConfig fields}, "model_path": str, "train_file": str,
+  "validation_file": str|null, "artifacts": {ArtifactOptions fields: save_model, model_name,
+  eval_rows, sample_generations, max_new_tokens}, "device": "auto"|"cpu"|"cuda",
+  "num_threads": int|null, "resume": bool}. Relative file paths are relative to RUN_DIR.
+- the data files: JSON lines, one {"input": str, "output": str} object per line.
+- `control.jsonl` (optional, appended by the parent): one command per line, e.g. {"command": "pause"},
+  {"command": "set_learning_rate", "value": 1e-4}; see `services.trainer.control` for the list.
+  SIGTERM is a graceful cancel.
+
+Outputs in RUN_DIR:
+- `events.jsonl`: one event per line (schemas in `services.trainer.recipe`), appended and flushed per
+  event (and fsynced for everything but step events) by rank 0; `--events-stdout` echoes them to stdout.
+  The last `state` event is authoritative; if the process died without one, the run failed.
+- `train.log`, `checkpoints/checkpoint-<step>/`, `artifacts/` (see `services.trainer.artifacts`).
+
+The worker sets `WORKER_ENV` (short OpenMP spin-waits) for itself before importing torch.
+
+Exit status: 0 when the run ended completed, stopped_early or cancelled; 1 when it failed (its
+`failed` state event says why: timeout, out_of_memory, error, or a domain reason such as
+invalid_training_config); 2 when run.json itself is unusable (an event says so when possible).
+A new worker on the same RUN_DIR resumes from the newest complete checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import traceback
+import warnings
+from pathlib import Path
+
+from services.common.errors import FinetuneError
+
+RUN_SPEC = "run.json"
+EVENTS_FILE = "events.jsonl"
+CONTROL_FILE = "control.jsonl"
+TERMINAL_STATES = frozenset({"completed", "failed", "cancelled", "stopped_early"})
+# OpenMP threads spin while they wait for work: by default (libgomp) ~300k iterations per parallel region,
+# which makes a run 3-20x slower at random whenever another process wants the same cores (measured: 2 torch
+# threads on 2 shared cores; 10k iterations still halved throughput under load). A training step runs
+# thousands of small parallel regions, so a very short spin (1000) is kept for when the machine is idle.
+# It must be in the environment before torch is imported: the worker sets it for itself, and a parent that
+# imports torch before handing over a run directory should start with it.
+WORKER_ENV = {"GOMP_SPINCOUNT": "1000", "KMP_BLOCKTIME": "0"}
+
+
+def worker_command(run_dir: Path, nproc: int = 1, python: str = sys.executable) -> list[str]:
+    """The command line that runs RUN_DIR: a plain process, or torchrun with `nproc` ranks for DDP."""
+    worker = ["-m", "services.trainer.worker", "--run-dir", str(run_dir)]
+    if nproc <= 1:
+        return [python, *worker]
+    return [python, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", *worker]
+
+
+def write_run_spec(run_dir: Path, *, config: dict, model_path: str | Path, train_rows: list[dict],
+                   validation_rows: list[dict] | None = None, artifacts: dict | None = None,
+                   device: str = "auto", num_threads: int | None = None, resume: bool = True) -> Path:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_jsonl(run_dir / "train.jsonl", train_rows)
+    if validation_rows:
+        _write_jsonl(run_dir / "validation.jsonl", validation_rows)
+    spec = {"config": config, "model_path": str(model_path), "train_file": "train.jsonl",
+            "validation_file": "validation.jsonl" if validation_rows else None, "artifacts": artifacts or {},
+            "device": device, "num_threads": num_threads, "resume": resume}
+    path = run_dir / RUN_SPEC
+    path.write_text(json.dumps(spec, indent=2))
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+class EventWriter:
+    """Appends events to events.jsonl, durable per event; remembers whether a terminal state was written."""
+
+    def __init__(self, path: Path, echo_stdout: bool = False) -> None:
+        self._file = open(path, "a", encoding="utf-8")
+        self._echo = echo_stdout
+        self.terminal_state: str | None = None
+
+    def __call__(self, event: dict) -> None:
+        line = json.dumps(event, allow_nan=True, default=str)
+        self._file.write(line + "\n")
+        self._file.flush()
+        if event.get("type") != "step":
+            os.fsync(self._file.fileno())
+        if self._echo:
+            print(line, flush=True)
+        if event.get("type") == "state" and event.get("state") in TERMINAL_STATES:
+            self.terminal_state = event["state"]
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _CombinedControl:
+    def __init__(self, *sources) -> None:
+        self.sources = sources
+
+    def poll(self):
+        return [command for source in self.sources for command in source.poll()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.trainer.worker", description=__doc__.split("\n")[0])
+    parser.add_argument("--run-dir", required=True, type=Path)
+    parser.add_argument("--events-stdout", action="store_true", help="also print each event as a JSON line")
+    args = parser.parse_args(argv)
+    return run_training(args.run_dir.resolve(), events_stdout=args.events_stdout)
+
+
+def run_training(run_dir: Path, *, events_stdout: bool = False) -> int:
+    """Run RUN_DIR's spec to a terminal state in this process; returns the exit status described above."""
+    for name, value in WORKER_ENV.items():
+        os.environ.setdefault(name, value)  # effective only if torch is not imported yet
+    rank = int(os.environ.get("RANK", "0"))
+    is_main = rank == 0
+    handler = _configure_logging(run_dir, is_main)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    events = EventWriter(run_dir / EVENTS_FILE, events_stdout) if is_main else None
+    try:
+        return _run(run_dir, events)
+    finally:
+        if events is not None:
+            events.close()
+        logging.getLogger("services.trainer").removeHandler(handler)
+        handler.close()
+
+
+def _run(run_dir: Path, events: EventWriter | None) -> int:
+    from services.trainer.artifacts import ArtifactOptions
+    from services.trainer.config import TrainingConfig
+    from services.trainer.control import FileControl, QueueControl
+
+    def emit_failure(reason: str, message: str) -> None:
+        if events is not None and events.terminal_state is None:
+            import time
+
+            events({"type": "state", "state": "failed", "reason": reason, "message": message[:2000],
+                    "step": 0, "time": time.time()})
+
+    try:
+        spec = json.loads((run_dir / RUN_SPEC).read_text())
+        config = TrainingConfig.from_dict(spec.get("config") or {})
+        train_rows = read_jsonl(_resolve(run_dir, spec["train_file"]))
+        validation_rows = read_jsonl(_resolve(run_dir, spec["validation_file"])) if spec.get("validation_file") else []
+        artifacts = ArtifactOptions.from_dict(spec.get("artifacts"))
+        model_path = Path(spec["model_path"])
+    except FinetuneError as exc:
+        emit_failure(exc.reason.lower(), exc.message)
+        return 2
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        emit_failure("invalid_run_spec", f"{RUN_SPEC} is unusable: {type(exc).__name__}: {exc}")
+        return 2
+
+    import torch
+
+    torch.set_num_threads(spec.get("num_threads") or _default_threads())
+    from services.trainer.recipe import Recipe, RunPaths, TrainingData
+
+    signals = QueueControl()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: signals.send("cancel"))
+    log = logging.getLogger("services.trainer")
+    control = _CombinedControl(FileControl(run_dir / CONTROL_FILE, on_error=log.warning), signals)
+    recipe = Recipe(config, RunPaths(run_dir, model_path), TrainingData(train_rows, validation_rows), events,
+                    control, artifacts=artifacts, device=spec.get("device", "auto"),
+                    resume=spec.get("resume", True))
+    try:
+        recipe.setup()
+        result = recipe.train()
+        return 0 if result.state in ("completed", "stopped_early", "cancelled") else 1
+    except FinetuneError as exc:
+        log.error("run failed: %s", exc.message)
+        emit_failure(exc.reason.lower(), exc.message)
+        return 1
+    except BaseException as exc:  # noqa: BLE001 - the process boundary: report everything, then exit non-zero
+        log.error("run failed:\n%s", traceback.format_exc())
+        reason = "out_of_memory" if isinstance(exc, (MemoryError, torch.OutOfMemoryError)) else "error"
+        emit_failure(reason, f"{type(exc).__name__}: {exc}")
+        return 1
+    finally:
+        recipe.cleanup()
+
+
+def _resolve(run_dir: Path, name: str) -> Path:
+    path = Path(name)
+    return path if path.is_absolute() else run_dir / path
+
+
+def _default_threads() -> int:
+    """The cores this process may use, shared among the ranks on this machine."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+
+
+def _configure_logging(run_dir: Path, is_main: bool) -> logging.Handler:
+    log = logging.getLogger("services.trainer")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    handler: logging.Handler
+    if is_main:
+        handler = logging.FileHandler(run_dir / "train.log", encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    return handler
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The worker process protocol: run.json in, events.jsonl out, control.jsonl polled; DDP under torchrun."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from services.trainer.control import append_command
+from services.trainer.worker import CONTROL_FILE, EVENTS_FILE, main, worker_command, write_run_spec
+from tests.trainer.helpers import (  # noqa: F401 (model_dir is a fixture)
+    FAST_ARTIFACTS,
+    TRAIN_ROWS,
+    VALIDATION_ROWS,
+    make_recipe,
+    model_dir,
+    small_config,
+    step_losses,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _events(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / EVENTS_FILE).read_text().splitlines()]
+
+
+def _spec(run_dir, model_dir, **config):
+    write_run_spec(run_dir, config=small_config(**config).to_dict(), model_path=model_dir, train_rows=TRAIN_ROWS,
+                   validation_rows=VALIDATION_ROWS, artifacts=FAST_ARTIFACTS.__dict__, device="cpu", num_threads=1)
+
+
+def test_worker_runs_a_spec_and_reads_control_lines(model_dir, tmp_path):
+    _spec(tmp_path, model_dir, max_steps=4, scheduler="constant")
+    append_command(tmp_path / CONTROL_FILE, {"command": "set_learning_rate", "value": 5e-4})
+    with open(tmp_path / CONTROL_FILE, "a") as f:
+        f.write("not json\n")
+
+    assert main(["--run-dir", str(tmp_path)]) == 0
+
+    events = _events(tmp_path)
+    states = [e["state"] for e in events if e["type"] == "state"]
+    assert states == ["running", "completed"]
+    assert {e["learning_rate"] for e in events if e["type"] == "step"} == {5e-4}
+    log = (tmp_path / "artifacts" / "train.log").read_text()
+    assert "ignored control line 'not json'" in log and "state running" in log
+    assert (tmp_path / "artifacts" / "metrics.json").is_file()
+
+
+def test_worker_reports_bad_specs(model_dir, tmp_path):
+    write_run_spec(tmp_path / "bad", config={"learning_rate": 5}, model_path=model_dir, train_rows=TRAIN_ROWS)
+    assert main(["--run-dir", str(tmp_path / "bad")]) == 2
+    failed = _events(tmp_path / "bad")[-1]
+    assert (failed["state"], failed["reason"]) == ("failed", "invalid_training_config")
+    assert "learning_rate must be in (0.0, 1.0]" in failed["message"]
+
+    _spec(tmp_path / "modules", model_dir, target_modules=["c_attn"])
+    assert main(["--run-dir", str(tmp_path / "modules")]) == 1
+    failed = _events(tmp_path / "modules")[-1]
+    assert failed["reason"] == "invalid_training_config" and "q_proj" in failed["message"]
+
+
+def test_worker_command_lines(tmp_path):
+    assert worker_command(tmp_path, 1, "py") == ["py", "-m", "services.trainer.worker", "--run-dir", str(tmp_path)]
+    assert worker_command(tmp_path, 2, "py")[:5] == ["py", "-m", "torch.distributed.run", "--standalone",
+                                                     "--nproc_per_node=2"]
+
+
+@pytest.mark.slow
+def test_ddp_two_ranks_match_one_process_with_the_same_global_batch(model_dir, tmp_path):
+    """2 gloo ranks x batch 2 take the same optimizer steps as 1 process x batch 4."""
+    common = dict(lora_dropout=0.0, max_steps=4, eval_steps=2, save_steps=2)
+    _spec(tmp_path / "ddp", model_dir, batch_size=2, **common)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(worker_command(tmp_path / "ddp", nproc=2), cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    events = _events(tmp_path / "ddp")
+    assert [e["state"] for e in events if e["type"] == "state"] == ["running", "completed"]  # rank 0 only
+    assert [e["step"] for e in events if e["type"] == "checkpoint"] == [2, 4]
+    single: list[dict] = []
+    recipe = make_recipe(model_dir, tmp_path / "single", small_config(batch_size=4, **common), single)
+    recipe.setup()
+    recipe.train()
+    ddp_losses, single_losses = step_losses(events), step_losses(single)
+    assert ddp_losses.keys() == single_losses.keys() == {1, 2, 3, 4}
+    for step in ddp_losses:
+        assert ddp_losses[step] == pytest.approx(single_losses[step], abs=1e-5)
+    ddp_eval = [e["validation_loss"] for e in events if e["type"] == "eval"]
+    single_eval = [e["validation_loss"] for e in single if e["type"] == "eval"]
+    assert ddp_eval == pytest.approx(single_eval, abs=1e-5)
+    summaries = [[e for e in run if e["type"] == "summary"] for run in (events, single)]
+    assert summaries[0][0]["tokens_seen"] == summaries[1][0]["tokens_seen"]
