@@ -4,18 +4,17 @@ Service-specific settings (`FINETUNE_TRAINER_<NAME>`): MAX_CONCURRENT_RUNS (1), 
 WARM_WORKERS (1), SAMPLE_INTERVAL_SECONDS (1.0), SUBSCRIBER_QUEUE (1024), ALERT_CPU_PERCENT (90),
 ALERT_MEMORY_PERCENT (85), ALERT_GPU_TEMPERATURE (85), EVAL_ROWS (16), SAMPLE_GENERATIONS (3),
 EVAL_MAX_NEW_TOKENS (32), NUM_THREADS (0: the worker's default), HUB_ENDPOINT (the default hub),
-ACK_TIMEOUT_SECONDS (10), CANCEL_GRACE_SECONDS (30), FLUSH_INTERVAL_SECONDS (0: each batch of events is committed as soon as the
-previous one is; more spaces commits out, fewer and larger, and delays delivery as much).
+ACK_TIMEOUT_SECONDS (10), CANCEL_GRACE_SECONDS (30), FLUSH_INTERVAL_SECONDS (0: each batch of events is
+committed as soon as the previous one is; more spaces commits out, fewer and larger, and delays delivery
+by as much).
 """
 
 from __future__ import annotations
 
-import asyncio
-
 from finetune.trainer.v1 import trainer_service_pb2, trainer_service_pb2_grpc
 from services.common.db import create_engine
-from services.common.server import ServiceHost, configure_logging, create_host, serve_forever
-from services.common.settings import ServiceSettings, load_settings
+from services.common.server import ServiceHost, create_host, run_service
+from services.common.settings import ServiceSettings
 from services.trainer.events import EventLog
 from services.trainer.monitor import ResourceSampler, Thresholds
 from services.trainer.rows import make_preparer
@@ -83,15 +82,7 @@ def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
 
 
 def main() -> None:
-    settings = load_settings("trainer")
-    configure_logging(settings.log_level, settings.service)
-
-    async def serve() -> None:
-        # Built inside the running loop: a grpc.aio server made before asyncio.run binds to another loop.
-        host, _ = build_server(settings)
-        await serve_forever(host, settings)
-
-    asyncio.run(serve())
+    run_service("trainer", build_server)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ async def test_sigkill_of_the_service_kills_its_worker_and_the_restarted_service
     try:
         channel = await _serving(f"127.0.0.1:{port}")
         stub = trainer_service_pb2_grpc.TrainerServiceStub(channel)
-        run = await stub.CreateRun(create_request("survivor", validation=False, model=model, max_steps=8, save_steps=2))
+        run = await stub.CreateRun(create_request("survivor", validation=False, model=model, max_steps=12, save_steps=2))
         events = Events(stub, run.name)
         await events.wait(is_kind("checkpoint"))
         await stub.PauseRun(pb.PauseRunRequest(name=run.name))  # hold it mid-run
@@ -86,7 +86,7 @@ async def test_sigkill_of_the_service_kills_its_worker_and_the_restarted_service
         assert items[-1].state.state == run_pb2.RUN_STATE_COMPLETED
         resumed_from = int(relaunched.state.message.rsplit("-", 1)[1])
         after = [e.step.step for e in items[items.index(relaunched):] if e.WhichOneof("event") == "step"]
-        assert after == list(range(resumed_from + 1, 9))
+        assert after == list(range(resumed_from + 1, 13))
         assert (await stub.GetRun(pb.GetRunRequest(name=run.name))).attempts == 2
         await channel.close()
     finally:

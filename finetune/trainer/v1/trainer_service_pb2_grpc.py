@@ -164,7 +164,8 @@ class TrainerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def PauseRun(self, request, context):
-        """Pauses a running run between steps. Returns NOT_FOUND if the run does not exist and
+        """Pauses a running run between steps; answers once the worker has paused (or after the trainer's
+        acknowledgement timeout, with the state then). Returns NOT_FOUND if the run does not exist and
         FAILED_PRECONDITION unless it is running.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -172,8 +173,8 @@ class TrainerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ResumeRun(self, request, context):
-        """Resumes a paused run. Returns NOT_FOUND if the run does not exist and FAILED_PRECONDITION unless it
-        is paused.
+        """Resumes a paused run; answers once the worker is training again (or after the acknowledgement
+        timeout). Returns NOT_FOUND if the run does not exist and FAILED_PRECONDITION unless it is paused.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
