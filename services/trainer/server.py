@@ -47,6 +47,9 @@ def supervisor_options(settings: ServiceSettings, gpu_count: int) -> SupervisorO
         },
         num_threads=get("num_threads", 0, int) or None,
         gpu_count=gpu_count,
+        hub_token=get("hub_token", "", str),
+        hub_endpoint=get("hub_endpoint", "", str),
+        push_timeout=get("push_timeout_seconds", 120.0, float),
     )
 
 

@@ -30,11 +30,12 @@ from typing import Awaitable, Callable
 
 import psutil
 
-from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from services.common.errors import AlreadyExists, FailedPrecondition, FinetuneError, InvalidArgument, NotFound, ResourceExhausted
 from services.common.ids import new_id, parse_name
 from services.trainer.config import TrainingConfig
 from services.trainer.control import Command, append_command
 from services.trainer.events import EventLog
+from services.trainer.publish import push_to_hub
 from services.trainer.monitor import AlertRules, ProcessMemory, ResourceSampler, Thresholds, process_tree_rss
 from services.trainer.store import (
     ACTIVE_STATES,
@@ -84,6 +85,9 @@ class SupervisorOptions:
     num_threads: int | None = None
     gpu_count: int = 0
     python: str = sys.executable
+    hub_token: str = ""  # used to push when a run's request brings none
+    hub_endpoint: str = ""  # the hub to push to when a run's request names none (empty: the real hub)
+    push_timeout: float = 120.0
 
     @property
     def runs_dir(self) -> Path:
@@ -597,21 +601,28 @@ class Supervisor:
             await proc.wait()
 
     async def _push_to_hub(self, handle: _Handle) -> None:
+        """Push the finished model when the job asked for it. A failure is an alert on a completed run: the
+        trained model stays in the run's artifacts and the message says how to push it again."""
         if not handle.push.get("push_to_hub"):
             return
         token_file = handle.run_dir / HUB_TOKEN_FILE
-        token = token_file.read_text().strip() if token_file.exists() else None
-        artifacts = handle.run_dir / "artifacts"
-        folder = artifacts / "model" if (artifacts / "model").is_dir() else artifacts / "adapter"
-        repo = handle.push.get("model_name") or handle.run_id
+        token = token_file.read_text().strip() if token_file.exists() else self.options.hub_token
         try:
-            url = await asyncio.to_thread(push_folder, folder, repo, token, not handle.push.get("make_public"),
-                                          handle.push.get("hub_endpoint") or None)
-            self.events.publish(handle.run_id, "log", {"level": "info", "source": "trainer", "message": f"pushed to {url}"})
-        except Exception as exc:  # noqa: BLE001 - the training result stays; the failure is reported
+            result = await asyncio.to_thread(
+                push_to_hub,
+                handle.run_dir / "artifacts",
+                repo_name=handle.push.get("model_name") or handle.run_id,
+                private=not handle.push.get("make_public"),
+                token=token or None,
+                endpoint=handle.push.get("hub_endpoint") or self.options.hub_endpoint or None,
+                timeout_s=self.options.push_timeout,
+            )
+            self.events.publish(handle.run_id, "log", {"level": "info", "source": "trainer",
+                                                       "message": f"pushed {len(result.files)} files to {result.url}"})
+        except FinetuneError as exc:
             self.events.publish(handle.run_id, "alert", {
-                "level": "warning", "code": "PUSH_FAILED", "message": f"push to the hub failed: {exc}", "value": 0.0,
-                "threshold": 0.0, "suggestion": "check the hub token and endpoint; the model is kept in the run's artifacts"})
+                "level": "warning", "code": "PUSH_FAILED", "message": f"push to the hub failed: {exc.message}", "value": 0.0,
+                "threshold": 0.0, "suggestion": "the trained model is kept in the run's artifacts; fix the cause and push again"})
 
     # ------------------------------------------------------------------------------ resources
 
@@ -811,15 +822,6 @@ def _process(pid: int) -> psutil.Process | None:
         return psutil.Process(pid)
     except psutil.Error:
         return None
-
-
-def push_folder(folder: Path, repo: str, token: str | None, private: bool, endpoint: str | None) -> str:
-    from huggingface_hub import HfApi
-
-    api = HfApi(endpoint=endpoint, token=token)
-    repo_id = api.create_repo(repo, private=private, exist_ok=True).repo_id
-    api.upload_folder(folder_path=str(folder), repo_id=repo_id)
-    return f"{api.endpoint}/{repo_id}"
 
 
 class WarmPool:

@@ -1,0 +1,54 @@
+"""A run whose job asks to push its model: pushed to the (fake) hub when it completes; when the hub
+cannot be reached the run still completes, the model is kept, and an alert says so."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from finetune.trainer.v1 import run_pb2, trainer_service_pb2 as pb, trainer_service_pb2_grpc
+from services.catalog.builtin_models import TINY_MODEL_ID
+from services.common.settings import load_settings
+from services.trainer.server import build_server
+from tests.fakes.fake_hub import FAKE_USER, VALID_TOKEN, fake_hub_fixture  # noqa: F401 (the fake_hub fixture)
+from tests.grpc_harness import running
+from tests.trainer.test_service import ENV, hyper, rows
+from tests.trainer.helpers import TRAIN_ROWS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def lfs_not_xet(monkeypatch):
+    """The fake hub speaks LFS, not Xet; the push runs in this process, so the switch reaches it."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+
+
+async def finish(stub, run_id: str, saving: run_pb2.ModelSaving) -> list[run_pb2.RunEvent]:
+    run = run_pb2.Run(model=TINY_MODEL_ID, hyperparameters=hyper(max_steps=2), model_saving=saving)
+    await stub.CreateRun(pb.CreateRunRequest(run_id=run_id, run=run, train_rows=rows(TRAIN_ROWS)))
+    call = stub.StreamRunEvents(pb.StreamRunEventsRequest(name=f"runs/{run_id}"))
+    return [e async for e in call]
+
+
+async def test_push_on_completion_and_a_clear_alert_when_the_hub_is_unreachable(fake_hub, tmp_path):
+    env = ENV | {"FINETUNE_TRAINER_HUB_ENDPOINT": fake_hub.endpoint, "FINETUNE_TRAINER_HUB_TOKEN": VALID_TOKEN,
+                 "FINETUNE_TRAINER_PUSH_TIMEOUT_SECONDS": "5"}
+    settings = load_settings("trainer", env, port=0, data_dir=tmp_path)
+    async with running(build_server, settings) as channel:
+        stub = trainer_service_pb2_grpc.TrainerServiceStub(channel)
+        events = await asyncio.wait_for(finish(stub, "pushed", run_pb2.ModelSaving(save_model=True, model_name="support-v1", push_to_hub=True)), 180)
+        assert events[-1].state.state == run_pb2.RUN_STATE_COMPLETED
+        repo = fake_hub.repos[f"{FAKE_USER}/support-v1"]
+        assert repo.private and "config.json" in repo.contents and "README.md" in repo.contents
+        assert any(e.WhichOneof("event") == "log" and "pushed" in e.log.message for e in events)
+
+        unreachable = run_pb2.ModelSaving(save_model=True, model_name="kept", push_to_hub=True, hub_endpoint="http://127.0.0.1:9")
+        events = await asyncio.wait_for(finish(stub, "kept", unreachable), 180)
+        assert events[-1].state.state == run_pb2.RUN_STATE_COMPLETED
+        alerts = [e.alert for e in events if e.WhichOneof("event") == "alert" and e.alert.code == "PUSH_FAILED"]
+        assert alerts and "kept" in alerts[0].message
+    assert (tmp_path / "trainer" / "runs" / "kept" / "artifacts" / "model" / "config.json").exists()
