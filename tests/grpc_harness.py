@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 
 import grpc
+import pytest
+
+from services.common.grpc_errors import error_info_from_metadata
 
 from services.common.server import channel_options
 from services.common.settings import MB
@@ -21,3 +24,17 @@ async def running(build_server, settings):
     finally:
         await channel.close()
         await host.stop(0)
+
+
+async def expect_error(awaitable, code: grpc.StatusCode, reason: str | None = None, phrase: str = ""):
+    """Await a call that must fail with `code`, the ErrorInfo `reason` and `phrase` in its message;
+    returns the error and its ErrorInfo metadata."""
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await awaitable
+    e = err.value
+    assert e.code() == code, (e.code(), e.details())
+    got_reason, metadata = error_info_from_metadata(e.trailing_metadata())
+    if reason:
+        assert got_reason == reason, (got_reason, e.details())
+    assert phrase.lower() in e.details().lower(), e.details()
+    return e, metadata

@@ -19,6 +19,7 @@ from services.dataset.store import DatasetRow, DatasetStore
 from services.dataset.validation import to_preview_dict, validate
 
 MAX_PREVIEW_ROWS = 100
+DRAIN_LIMIT_BYTES = 256 * 1024 * 1024  # how much of an over-limit upload is read and dropped before giving up
 UPDATABLE = ("display_name", "description", "tags")
 
 
@@ -31,10 +32,18 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
     # --- uploads -------------------------------------------------------------------------------
 
     async def _receive(self, request_iterator) -> tuple[dataset_service_pb2.UploadMetadata, bytes, bytes]:
-        """Collect a metadata-then-chunks stream, refusing it as soon as it passes the size limit."""
+        """Collect a metadata-then-chunks stream; past the size limit the rest is read, dropped and refused."""
         metadata = None
         train, validation = bytearray(), bytearray()
+        received = 0
         async for message in request_iterator:
+            if received > self.max_upload_bytes:
+                # Past the limit: read the rest and drop it, so the client finishes sending and gets our
+                # status (aborting mid-stream can reach it as INTERNAL); give up on endless streams.
+                received += message.ByteSize()
+                if received > self.max_upload_bytes + DRAIN_LIMIT_BYTES:
+                    break
+                continue
             kind = message.WhichOneof("payload")
             if kind == "metadata":
                 if metadata is not None:
@@ -45,11 +54,16 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
                 raise InvalidArgument("the first message of an upload must carry the metadata (filename)", reason="BAD_UPLOAD_STREAM")
             target = validation if kind == "validation_chunk" else train
             target.extend(getattr(message, kind))
-            if len(train) + len(validation) > self.max_upload_bytes:
-                raise PayloadTooLarge(
-                    f"File exceeds {format_size(self.max_upload_bytes)} limit; split it or raise FINETUNE_DATASET_MAX_UPLOAD_MB",
-                    metadata={"limit_bytes": self.max_upload_bytes},
-                )
+            received = len(train) + len(validation)
+            if received > self.max_upload_bytes:
+                train.clear()
+                validation.clear()
+        if received > self.max_upload_bytes:
+            raise PayloadTooLarge(
+                f"File exceeds {format_size(self.max_upload_bytes)} limit (received {format_size(received)}); "
+                "split it or raise FINETUNE_DATASET_MAX_UPLOAD_MB",
+                metadata={"limit_bytes": self.max_upload_bytes},
+            )
         if metadata is None:
             raise InvalidArgument("the upload stream was empty: send metadata and then the file's bytes", reason="BAD_UPLOAD_STREAM")
         if not metadata.filename.strip():

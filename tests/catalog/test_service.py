@@ -10,9 +10,8 @@ import pytest
 from finetune.catalog.v1 import catalog_service_pb2 as pb, catalog_service_pb2_grpc, model_pb2
 from services.catalog.builtin_models import TINY_MODEL_ID
 from services.catalog.server import build_server
-from tests.dataset.test_service import expect_error
 from tests.fakes.fake_hub import fake_hub_fixture  # noqa: F401 (the fake_hub fixture)
-from tests.grpc_harness import running
+from tests.grpc_harness import expect_error, running
 
 
 @pytest.fixture

@@ -7,9 +7,8 @@ import pytest
 from google.protobuf import field_mask_pb2
 
 from finetune.dataset.v1 import dataset_pb2, dataset_service_pb2 as pb, dataset_service_pb2_grpc
-from services.common.grpc_errors import error_info_from_metadata
 from services.dataset.server import build_server
-from tests.grpc_harness import running
+from tests.grpc_harness import expect_error, running
 
 GOOD_CSV = "input,output\n" + "".join(f'"question {i}, please","answer number {i}"\n' for i in range(120))
 
@@ -24,18 +23,6 @@ def upload_stream(data: bytes, filename="data.csv", chunk=64 * 1024, validation:
 
 def preview_stream(data: bytes, filename="data.csv", **meta):
     return upload_stream(data, filename, message=pb.PreviewDatasetRequest, **meta)
-
-
-async def expect_error(awaitable, code: grpc.StatusCode, reason: str | None = None, phrase: str = ""):
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        await awaitable
-    e = err.value
-    assert e.code() == code, (e.code(), e.details())
-    got_reason, _ = error_info_from_metadata(e.trailing_metadata())
-    if reason:
-        assert got_reason == reason, (got_reason, e.details())
-    assert phrase.lower() in e.details().lower(), e.details()
-    return e
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 from finetune.dataset.v1 import dataset_service_pb2 as pb, dataset_service_pb2_grpc
 from services.dataset.server import build_server
 from tests.dataset.corpus import CASES, MB, Case, generated_csv
-from tests.dataset.test_service import expect_error, preview_stream, upload_stream
-from tests.grpc_harness import running
+from tests.dataset.test_service import preview_stream, upload_stream
+from tests.grpc_harness import expect_error, running
 
 
 def settings_for(make_settings, tmp_path, case: Case):

@@ -9,16 +9,15 @@ import functools
 import time
 
 import grpc
-import pytest
 from google.protobuf import duration_pb2
 
 from finetune.jobs.v1 import configuration_pb2, job_pb2, jobs_service_pb2 as pb, jobs_service_pb2_grpc, sweep_pb2 as spb
 from services.common.errors import NotFound
-from services.common.grpc_errors import error_info_from_metadata
 from services.common.server import channel_options
 from services.common.settings import MB
 from services.jobs.clients import DatasetInfo, builtin_only_checker
 from services.jobs.server import build_server
+from tests.grpc_harness import expect_error  # noqa: F401 (re-exported for the jobs tests)
 
 TINY = "finetune-builtin/tiny-llama-3m"
 HIGH, MEDIUM, LOW = job_pb2.JOB_PRIORITY_HIGH, job_pb2.JOB_PRIORITY_MEDIUM, job_pb2.JOB_PRIORITY_LOW
@@ -122,13 +121,3 @@ async def wait_for(get, predicate, timeout: float = 10.0, what: str = "condition
         await asyncio.sleep(0.05)
 
 
-async def expect_error(awaitable, code: grpc.StatusCode, reason: str | None = None, phrase: str = ""):
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        await awaitable
-    e = err.value
-    assert e.code() == code, (e.code(), e.details())
-    got_reason, metadata = error_info_from_metadata(e.trailing_metadata())
-    if reason:
-        assert got_reason == reason, (got_reason, e.details())
-    assert phrase.lower() in e.details().lower(), e.details()
-    return e, metadata
