@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.catalog.records import ModelRecord
-from services.common.db import Base, prepare_schema, session_factory
+from services.common.db import Base, get_or_raise, prepare_schema, session_factory
 from services.common.errors import AlreadyExists, NotFound
 
 
@@ -23,6 +23,10 @@ class CollectionRow(Base):
 
 
 TABLES = [CollectionRow.__table__]
+
+
+def _not_in_collection(model_id: str, hint: str = "") -> NotFound:
+    return NotFound(f"model '{model_id}' is not in the collection{hint}", reason="MODEL_NOT_IN_COLLECTION")
 
 
 def record_from_row(row: CollectionRow) -> ModelRecord:
@@ -51,10 +55,7 @@ class CollectionStore:
 
     async def get(self, model_id: str) -> CollectionRow:
         async with self.sessions() as s:
-            row = await s.get(CollectionRow, model_id)
-        if row is None:
-            raise NotFound(f"model '{model_id}' is not in the collection; add it first", reason="MODEL_NOT_IN_COLLECTION")
-        return row
+            return await get_or_raise(s, CollectionRow, model_id, lambda: _not_in_collection(model_id, "; add it first"))
 
     async def all(self) -> list[CollectionRow]:
         async with self.sessions() as s:
@@ -62,7 +63,4 @@ class CollectionStore:
 
     async def delete(self, model_id: str) -> None:
         async with self.sessions.begin() as s:
-            row = await s.get(CollectionRow, model_id)
-            if row is None:
-                raise NotFound(f"model '{model_id}' is not in the collection", reason="MODEL_NOT_IN_COLLECTION")
-            await s.delete(row)
+            await s.delete(await get_or_raise(s, CollectionRow, model_id, lambda: _not_in_collection(model_id)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import make_url
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.schema import CreateColumn
 
-from services.common.errors import InvalidArgument, Unavailable
+from services.common.errors import FinetuneError, InvalidArgument, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,14 @@ async def prepare_schema(engine: AsyncEngine, tables) -> None:
         raise Unavailable(f"database {engine.url.render_as_string()} is not reachable: {exc}", reason="DATABASE_UNAVAILABLE") from exc
     if added:
         log.info("migrated schema: added columns %s", ", ".join(added))
+
+
+async def get_or_raise(session, model, key, not_found: Callable[[], FinetuneError]):
+    """The row of `model` with primary key `key`, or raise what `not_found()` builds."""
+    row = await session.get(model, key)
+    if row is None:
+        raise not_found()
+    return row
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:

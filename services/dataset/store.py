@@ -13,7 +13,7 @@ from sqlalchemy import JSON, BigInteger, DateTime, String, Text, func, or_, sele
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.common.db import Base, prepare_schema, session_factory
+from services.common.db import Base, get_or_raise, prepare_schema, session_factory
 from services.common.errors import NotFound
 
 
@@ -45,6 +45,11 @@ class DatasetRow(Base):
 
 
 TABLES = [DatasetRow.__table__]
+
+
+def _not_found(dataset_id: str) -> NotFound:
+    name = f"datasets/{dataset_id}"
+    return NotFound(f"dataset '{name}' does not exist", reason="DATASET_NOT_FOUND", metadata={"name": name})
 
 
 @dataclass
@@ -95,10 +100,7 @@ class DatasetStore:
 
     async def get(self, dataset_id: str) -> DatasetRow:
         async with self.sessions() as s:
-            row = await s.get(DatasetRow, dataset_id)
-        if row is None:
-            raise NotFound(f"dataset 'datasets/{dataset_id}' does not exist", reason="DATASET_NOT_FOUND", metadata={"name": f"datasets/{dataset_id}"})
-        return row
+            return await get_or_raise(s, DatasetRow, dataset_id, lambda: _not_found(dataset_id))
 
     async def list(self, offset: int, limit: int, tag: str = "") -> tuple[list[DatasetRow], int]:
         query = select(DatasetRow)
@@ -114,9 +116,7 @@ class DatasetStore:
 
     async def update(self, dataset_id: str, **values) -> DatasetRow:
         async with self.sessions.begin() as s:
-            row = await s.get(DatasetRow, dataset_id)
-            if row is None:
-                raise NotFound(f"dataset 'datasets/{dataset_id}' does not exist", reason="DATASET_NOT_FOUND")
+            row = await get_or_raise(s, DatasetRow, dataset_id, lambda: _not_found(dataset_id))
             for key, value in values.items():
                 setattr(row, key, value)
             row.update_time = _now()
@@ -125,9 +125,7 @@ class DatasetStore:
     async def delete(self, dataset_id: str) -> None:
         """Delete the row, then each of its files that no remaining dataset uses."""
         async with self.sessions.begin() as s:
-            row = await s.get(DatasetRow, dataset_id)
-            if row is None:
-                raise NotFound(f"dataset 'datasets/{dataset_id}' does not exist", reason="DATASET_NOT_FOUND")
+            row = await get_or_raise(s, DatasetRow, dataset_id, lambda: _not_found(dataset_id))
             shas = {row.train_sha256, row.validation_sha256} - {None}
             await s.delete(row)
         for sha in shas:
