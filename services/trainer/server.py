@@ -77,7 +77,7 @@ def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
     async def stop() -> None:
         await supervisor.stop()
         await events.stop()
-        await engine.dispose()
+        await store.close()
 
     host.on_start.append(start)
     host.on_stop.append(stop)

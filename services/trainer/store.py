@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
@@ -98,9 +101,15 @@ class TrainerStore:
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
         self.sessions = session_factory(engine)
+        self._writer = _SqliteWriter.for_engine(engine)
 
     async def prepare(self) -> None:
         await prepare_schema(self.engine, TABLES)
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await self._writer.close()
+        await self.engine.dispose()
 
     # Runs
 
@@ -167,14 +176,16 @@ class TrainerStore:
     async def append_events(self, run_id: str, events: list[Event], run_values: dict[str, Any]) -> None:
         """Insert a batch of events and update the run's row in one transaction (Core statements: this runs
         once per batch, often once per training step, so the ORM's per-call cost is skipped)."""
+        values = {**run_values, "update_time": now()} if run_values else None
+        if self._writer is not None:
+            await self._writer.append(events, run_id, values)
+            return
         async with self.engine.begin() as conn:
             if events:
-                await conn.execute(
-                    insert(EVENTS),
-                    [{"run_id": e.run_id, "seq": e.seq, "type": e.type, "time": e.time, "payload": dumps(e.data)} for e in events],
-                )
-            if run_values:
-                await conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(**run_values, update_time=now()))
+                await conn.execute(insert(EVENTS), [
+                    {"run_id": e.run_id, "seq": e.seq, "type": e.type, "time": e.time, "payload": dumps(e.data)} for e in events])
+            if values:
+                await conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values))
 
     async def read_events(self, run_id: str, after_seq: int, limit: int = 500) -> list[Event]:
         async with self.sessions() as s:
@@ -213,3 +224,65 @@ class TrainerStore:
             if found is not None:
                 point.update(validation_loss=found.get("validation_loss"), perplexity=found.get("perplexity"))
         return points
+
+
+class _SqliteWriter:
+    """The event batches of a file-backed SQLite database, written through a plain `sqlite3` connection on a
+    thread of its own. A batch is the hot path (about one per training step): aiosqlite hands each cursor,
+    execute, commit and reset to its thread separately and SQLAlchemy builds and caches the statements on
+    every call, which together cost the service about 0.6 ms of CPU a batch; here it is one hand-over and
+    two prepared statements (about 0.1 ms). Same file, same WAL, same column formats (the update's values
+    go through the columns' own bind processors), so readers see a batch once it is committed."""
+
+    _INSERT = f"INSERT INTO {EVENTS.name} (run_id, seq, type, time, payload) VALUES (?, ?, ?, ?, ?)"
+
+    def __init__(self, path: str, dialect):
+        self.path = path
+        self.dialect = dialect
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="event-writer")
+        self._conn: sqlite3.Connection | None = None
+        self._updates: dict[tuple[str, ...], tuple[str, list]] = {}
+
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine) -> "_SqliteWriter | None":
+        url = engine.url
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") or url.query:
+            return None  # PostgreSQL's asyncpg is native async: nothing to save there
+        return cls(url.database, engine.dialect)
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            self._conn.execute("PRAGMA synchronous=NORMAL")  # as the engine's connections; WAL is the file's
+        return self._conn
+
+    def _update(self, keys: tuple[str, ...]) -> tuple[str, list]:
+        cached = self._updates.get(keys)
+        if cached is None:
+            columns = [RUNS.c[key] for key in keys]  # KeyError for a name that is not a column
+            sql = f"UPDATE {RUNS.name} SET " + ", ".join(f"{c.name} = ?" for c in columns) + " WHERE id = ?"
+            processors = [c.type.dialect_impl(self.dialect).bind_processor(self.dialect) for c in columns]
+            cached = self._updates[keys] = (sql, processors)
+        return cached
+
+    def _write(self, events: list[Event], run_id: str, values: dict | None) -> None:
+        conn = self._connection()
+        with conn:  # one transaction: committed, or rolled back on an error
+            if events:
+                conn.executemany(self._INSERT, [(e.run_id, e.seq, e.type, e.time, dumps(e.data)) for e in events])
+            if values:
+                sql, processors = self._update(tuple(values))
+                params = [p(v) if p else v for p, v in zip(processors, values.values())]
+                conn.execute(sql, [*params, run_id])
+
+    async def append(self, events: list[Event], run_id: str, values: dict | None) -> None:
+        await asyncio.get_running_loop().run_in_executor(self.executor, self._write, events, run_id, values)
+
+    async def close(self) -> None:
+        def _close() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        await asyncio.get_running_loop().run_in_executor(self.executor, _close)
+        self.executor.shutdown(wait=True)

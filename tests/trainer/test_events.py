@@ -18,7 +18,35 @@ async def store(database_url):
     await store.prepare()
     await store.add_run(RunRow(id="r1", job_id="job-1", state=RUNNING, run_dir="/tmp/r1"))
     yield store
-    await engine.dispose()
+    await store.close()
+
+
+async def test_event_batch_updates_the_run_row_in_the_formats_of_the_orm(store, database_url):
+    """SQLite batches go through a plain sqlite3 connection: the values it writes must read back, compare
+    and sort exactly as those the ORM writes (datetimes, booleans, JSON text)."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import text
+
+    from services.trainer.events import Event
+
+    ended = datetime(2026, 11, 25, 3, 4, 5, 678901, tzinfo=timezone.utc)
+    await store.add_run(RunRow(id="orm", state=RUNNING))
+    await store.update_run("orm", state=COMPLETED, stopped_early=True, end_time=ended, progress='{"step": 3}')
+    await store.append_events("r1", [Event("r1", 1, "step", 1.5, {"step": 1, "train_loss": float("nan")}),
+                                     Event("r1", 2, "log", 1.6, {"message": "ü"})],
+                              {"state": COMPLETED, "stopped_early": True, "end_time": ended, "progress": '{"step": 3}',
+                               "last_seq": 2})
+    by_orm, by_batch = await store.get_run("orm"), await store.get_run("r1")
+    for column in ("state", "stopped_early", "end_time", "progress"):
+        assert getattr(by_batch, column) == getattr(by_orm, column), column
+    assert by_batch.last_seq == 2 and by_batch.update_time >= by_orm.update_time
+    async with store.engine.connect() as conn:  # the stored text itself, as other readers see it
+        raw = (await conn.execute(text("SELECT id, end_time FROM trainer_runs WHERE id IN ('orm', 'r1') ORDER BY id"))).all()
+    assert raw[0][1] == raw[1][1]
+    events = await store.read_events("r1", 0)
+    assert [e.seq for e in events] == [1, 2] and events[1].data == {"message": "ü"}
+    assert events[0].data["train_loss"] != events[0].data["train_loss"]  # NaN kept
 
 
 async def _collect(log: EventLog, run_id: str, after: int = 0) -> list:
