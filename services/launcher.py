@@ -34,6 +34,7 @@ COMPONENTS = {
 }
 MAX_RESTARTS = 5  # within RESTART_WINDOW seconds, then the launcher gives up on that component
 RESTART_WINDOW = 60.0
+STOP_SECONDS = 30.0  # after SIGTERM, before SIGKILL: the trainer needs its grace plus time for running runs to checkpoint
 
 
 @dataclass
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     for child in children:
         if child.proc and child.proc.poll() is None:
             child.proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + STOP_SECONDS
     for child in children:
         if child.proc:
             try:

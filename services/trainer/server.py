@@ -35,6 +35,7 @@ def supervisor_options(settings: ServiceSettings, gpu_count: int) -> SupervisorO
         sample_interval=get("sample_interval_seconds", 1.0, float),
         ack_timeout=get("ack_timeout_seconds", 10.0, float),
         cancel_grace=get("cancel_grace_seconds", 30.0, float),
+        stop_checkpoint_timeout=get("stop_checkpoint_seconds", 10.0, float),
         thresholds=Thresholds(
             cpu_percent=get("alert_cpu_percent", 90.0, float),
             memory_percent=get("alert_memory_percent", 85.0, float),

@@ -80,6 +80,7 @@ class SupervisorOptions:
     ack_timeout: float = 10.0  # how long pause/resume wait for the worker to confirm
     cancel_grace: float = 30.0  # after a cancel, the worker is killed if it has not exited by then
     exit_grace: float = 20.0  # after its final state, the worker is killed if it has not exited by then
+    stop_checkpoint_timeout: float = 10.0  # on a graceful stop, how long running workers get to checkpoint
     thresholds: Thresholds = Thresholds()
     artifacts: dict = field(default_factory=dict)  # ArtifactOptions defaults (eval_rows, max_new_tokens...)
     num_threads: int | None = None
@@ -141,6 +142,7 @@ class _Handle:
     summary: dict = field(default_factory=dict)
     rules: AlertRules = field(default_factory=AlertRules)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    checkpointed: asyncio.Event = field(default_factory=asyncio.Event)  # set by each checkpoint event
 
     def sticky_json(self) -> str:
         return dumps({**self.sticky, "gpus": self.gpus})
@@ -193,7 +195,11 @@ class Supervisor:
         await self.pool.fill()
 
     async def stop(self) -> None:
-        """Kill the workers (their runs stay active in the database and resume at the next start)."""
+        """Have the running workers checkpoint their current step (bounded by `stop_checkpoint_timeout`), then
+        kill them: their runs stay active in the database and resume from there at the next start."""
+        live = [h for h in self._handles.values() if not h.finished and h.proc is not None and h.proc.returncode is None]
+        if live and self.options.stop_checkpoint_timeout > 0:
+            await asyncio.gather(*(self._checkpoint_before_stop(h) for h in live), return_exceptions=True)
         tasks = list(self._tasks)
         if self._sampler_task:
             tasks.append(self._sampler_task)
@@ -201,6 +207,30 @@ class Supervisor:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.pool.stop()
+
+    async def _checkpoint_before_stop(self, handle: _Handle) -> None:
+        step = int(handle.progress.get("step") or 0)
+        if step <= int(handle.progress.get("checkpoint_step") or 0):
+            return  # nothing trained since the last checkpoint
+        append_command(handle.run_dir / CONTROL_FILE, Command("save_checkpoint"))
+        deadline = time.monotonic() + self.options.stop_checkpoint_timeout
+        while (saved := int(handle.progress.get("checkpoint_step") or 0)) < step and handle.proc.returncode is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            handle.checkpointed.clear()
+            try:
+                await asyncio.wait_for(handle.checkpointed.wait(), left)
+            except asyncio.TimeoutError:
+                break
+        if saved >= step:
+            message = f"the trainer is stopping: saved checkpoint-{saved}; the run resumes from it when the trainer starts again"
+            level = "info"
+        else:
+            message = (f"the trainer is stopping: no checkpoint of step {step} within {self.options.stop_checkpoint_timeout:g} s; "
+                       f"the run resumes from " + (f"checkpoint-{saved}" if saved else "the start") + " when the trainer starts again")
+            level = "warning"
+        self.events.publish(handle.run_id, "log", {"level": level, "source": "trainer", "message": message})
 
     def capacity(self) -> tuple[int, int, int]:
         """(active runs, maximum, GPUs visible)."""
@@ -506,6 +536,7 @@ class Supervisor:
             values["progress"] = dumps(progress)
             publish(run_id, "checkpoint", {"step": progress["checkpoint_step"], "path": str(event.get("path", ""))},
                     at=at, run_values=values)
+            handle.checkpointed.set()
         elif kind == "alert":
             alerts = handle.rules.from_worker(event)
             for alert in alerts:
@@ -868,6 +899,10 @@ class WarmPool:
 
 def standby_main() -> int:
     """A standby worker: import the heavy modules, then run the run directory that arrives on stdin."""
+    from services.trainer.worker import WORKER_ENV
+
+    for name, value in WORKER_ENV.items():  # read by OpenMP when torch loads: the same as a started worker
+        os.environ.setdefault(name, value)
     import matplotlib
 
     matplotlib.use("Agg")  # as the artifacts' loss curve does

@@ -48,16 +48,48 @@ async def _serving(address: str) -> grpc.aio.Channel:
     raise AssertionError(f"the trainer at {address} never became SERVING")
 
 
+async def _completes_from(events: Events, relaunched, checkpoint: int) -> None:
+    """The run completes, the relaunched worker training every step after `checkpoint` once, in order."""
+    items = await events.done()
+    assert_contiguous(items)
+    assert items[-1].state.state == run_pb2.RUN_STATE_COMPLETED
+    steps = [e.step for e in items[items.index(relaunched):] if e.WhichOneof("event") == "step"]
+    assert [e.step for e in steps] == list(range(checkpoint + 1, steps[-1].total_steps + 1))
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _service_env(tmp_path) -> dict:
+    return {**ENV, "FINETUNE_DATA_DIR": str(tmp_path), "FINETUNE_TRAINER_PORT": str(_free_port()),
+            "FINETUNE_TRAINER_WARM_WORKERS": "0", "FINETUNE_LOG_LEVEL": "WARNING"}
+
+
+async def _connect(env: dict):
+    channel = await _serving(f"127.0.0.1:{env['FINETUNE_TRAINER_PORT']}")
+    return channel, trainer_service_pb2_grpc.TrainerServiceStub(channel)
+
+
+async def _relaunched(env: dict, name: str):
+    """The restarted trainer's stream of the run, and the run's state event of its second worker."""
+    channel, stub = await _connect(env)
+    events = Events(stub, name)
+    relaunched = await events.wait(lambda e: is_state(run_pb2.RUN_STATE_RUNNING)(e) and e.state.attempt == 2)
+    return channel, stub, events, relaunched
+
+
 async def test_sigkill_of_the_service_kills_its_worker_and_the_restarted_service_resumes_the_run(tmp_path_factory, tmp_path):
     model = str(tiny_model_dir(tmp_path_factory))
-    port = _free_port()
-    env = {**ENV, "FINETUNE_DATA_DIR": str(tmp_path), "FINETUNE_TRAINER_PORT": str(port),
-           "FINETUNE_TRAINER_WARM_WORKERS": "0", "FINETUNE_LOG_LEVEL": "WARNING"}
+    env = _service_env(tmp_path)
     settings = load_settings("trainer", env)
     first = _start(env, tmp_path / "first.log")
     try:
-        channel = await _serving(f"127.0.0.1:{port}")
-        stub = trainer_service_pb2_grpc.TrainerServiceStub(channel)
+        channel, stub = await _connect(env)
         run = await stub.CreateRun(create_request("survivor", validation=False, model=model, max_steps=12, save_steps=2))
         events = Events(stub, run.name)
         await events.wait(is_kind("checkpoint"))
@@ -74,24 +106,46 @@ async def test_sigkill_of_the_service_kills_its_worker_and_the_restarted_service
 
     second = _start(env, tmp_path / "second.log")
     try:
-        channel = await _serving(f"127.0.0.1:{port}")
-        stub = trainer_service_pb2_grpc.TrainerServiceStub(channel)
-        events = Events(stub, run.name)
-        relaunched = await events.wait(lambda e: is_state(run_pb2.RUN_STATE_RUNNING)(e) and e.state.attempt == 2)
+        channel, stub, events, relaunched = await _relaunched(env, run.name)
         assert relaunched.state.message.startswith("the trainer restarted; resuming from checkpoint-")
         await events.wait(is_state(run_pb2.RUN_STATE_PAUSED), start=events.items.index(relaunched))
         await stub.ResumeRun(pb.ResumeRunRequest(name=run.name))
-        items = await events.done()
-        assert_contiguous(items)
-        assert items[-1].state.state == run_pb2.RUN_STATE_COMPLETED
         resumed_from = int(relaunched.state.message.rsplit("-", 1)[1])
-        after = [e.step.step for e in items[items.index(relaunched):] if e.WhichOneof("event") == "step"]
-        assert after == list(range(resumed_from + 1, 13))
+        await _completes_from(events, relaunched, resumed_from)
         assert (await stub.GetRun(pb.GetRunRequest(name=run.name))).attempts == 2
         await channel.close()
     finally:
-        second.send_signal(signal.SIGTERM)
-        try:
-            second.wait(15)
-        except subprocess.TimeoutExpired:
-            second.kill()
+        _stop(second)
+
+
+async def test_sigterm_checkpoints_running_runs_first_so_the_next_service_loses_no_step(tmp_path_factory, tmp_path):
+    """save_steps=0 writes no checkpoint on its own: what the next service resumes from is the one taken on SIGTERM."""
+    model = str(tiny_model_dir(tmp_path_factory))
+    env = _service_env(tmp_path)
+    first = _start(env, tmp_path / "first.log")
+    try:
+        channel, stub = await _connect(env)
+        run = await stub.CreateRun(create_request("graceful", validation=False, model=model, save_steps=0))
+        events = Events(stub, run.name)
+        seen = await events.wait(lambda e: e.WhichOneof("event") == "step" and e.step.step >= 3)
+        events.task.cancel()
+        await channel.close()
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(40) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+
+    second = _start(env, tmp_path / "second.log")
+    try:
+        channel, stub, events, relaunched = await _relaunched(env, run.name)
+        before = events.items[:events.items.index(relaunched)]
+        saved = [e.log.message for e in before if e.WhichOneof("event") == "log" and "is stopping" in e.log.message]
+        assert len(saved) == 1 and "saved checkpoint-" in saved[0], saved
+        step = int(saved[0].split("checkpoint-", 1)[1].split(";", 1)[0])
+        assert step >= seen.step.step
+        assert relaunched.state.message == f"the trainer restarted; resuming from checkpoint-{step}"
+        await _completes_from(events, relaunched, step)
+        await channel.close()
+    finally:
+        _stop(second)
