@@ -48,6 +48,7 @@ from services.common.errors import FinetuneError
 RUN_SPEC = "run.json"
 EVENTS_FILE = "events.jsonl"
 CONTROL_FILE = "control.jsonl"
+WORKER_LOG = "worker.log"  # the worker's stdout and stderr, written by whoever starts it
 TERMINAL_STATES = frozenset({"completed", "failed", "cancelled", "stopped_early"})
 # OpenMP threads spin while they wait for work: by default (libgomp) ~300k iterations per parallel region,
 # which makes a run 3-20x slower at random whenever another process wants the same cores (measured: 2 torch

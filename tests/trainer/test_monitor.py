@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 from services.trainer.monitor import AlertRules, Gpus, ResourceSampler, Thresholds, process_tree_rss
-from services.trainer.supervisor import _describe_exit, kill_tree, terminate_partial_line
+from services.trainer.processes import kill_tree
+from services.trainer.supervisor import _describe_exit, terminate_partial_line
 
 
 def test_sample_has_the_guide_fields_and_gpus_are_cleanly_absent(tmp_path):
