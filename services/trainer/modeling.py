@@ -152,7 +152,46 @@ def apply_lora(model, config: TrainingConfig):
         task_type="CAUSAL_LM",
     )
     with quiet_peft():
-        return get_peft_model(model, lora)
+        model = get_peft_model(model, lora)
+    for module in model.modules():
+        dropouts = getattr(module, "lora_dropout", None)
+        if isinstance(dropouts, torch.nn.ModuleDict):
+            for name, dropout in dropouts.items():
+                if isinstance(dropout, torch.nn.Dropout) and dropout.p > 0:
+                    dropouts[name] = LoraDropout(dropout.p)
+    return model
+
+
+class LoraDropout(torch.nn.Module):
+    """`nn.Dropout(p)` for LoRA inputs, with a cheaper mask on the CPU. torch's CPU `bernoulli_` makes one
+    generator call per element (4.8 ms forward and backward for a 3500 x 256 input here, about 6% of a
+    LoRA step); this draws 64 random bits per call and cuts them into four 16-bit lanes (2.4 ms). The
+    drop probability is rounded to a multiple of 1/65536 (0.05 becomes 0.0500031) and kept values are
+    scaled by the exact inverse of the keep rate, so the expectation is unchanged. The bits come from
+    torch's default generator, whose state checkpoints save and restore. On a GPU it is `F.dropout`."""
+
+    LANES = 1 << 16
+
+    def __init__(self, p: float):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+        self.p = p
+        self.dropped = round(p * self.LANES)  # lane values below this, as unsigned 16-bit numbers, are dropped
+        self.scale = self.LANES / (self.LANES - self.dropped)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.dropped == 0:
+            return x
+        if x.device.type != "cpu":
+            return F.dropout(x, self.p, True)
+        n = x.numel()
+        bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=x.device).random_(-(1 << 63), None)  # all 64 bits
+        keep = bits.view(torch.int16)[:n].view(x.shape) >= self.dropped - (1 << 15)  # int16 lanes: uniform from -2^15
+        return x * keep.to(x.dtype).mul_(self.scale)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
 
 
 @contextlib.contextmanager
