@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable
 
-
 from services.common.errors import AlreadyExists, FailedPrecondition, FinetuneError, InvalidArgument, NotFound, ResourceExhausted
 from services.common.ids import new_id, parse_name
 from services.trainer.config import TrainingConfig
@@ -212,7 +211,7 @@ class Supervisor:
             return  # nothing trained since the last checkpoint
         append_command(handle.run_dir / CONTROL_FILE, Command("save_checkpoint"))
         deadline = time.monotonic() + self.options.stop_checkpoint_timeout
-        while (saved := int(handle.progress.get("checkpoint_step") or 0)) < step and handle.proc.returncode is None:
+        while int(handle.progress.get("checkpoint_step") or 0) < step and handle.proc.returncode is None:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
@@ -221,6 +220,7 @@ class Supervisor:
                 await asyncio.wait_for(handle.checkpointed.wait(), left)
             except asyncio.TimeoutError:
                 break
+        saved = int(handle.progress.get("checkpoint_step") or 0)
         if saved >= step:
             message = f"the trainer is stopping: saved checkpoint-{saved}; the run resumes from it when the trainer starts again"
             level = "info"
