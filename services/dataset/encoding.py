@@ -6,9 +6,13 @@ Rules, in order (all C-speed: `bytes.decode`, `bytes.count`, slicing; no Python 
    at the other parity, it is BOM-less UTF-16 LE (BE). Otherwise the file is binary and refused.
 3. Valid UTF-8 (pure ASCII included) is "utf-8" (checked by the parser's own decoding, see decode_upload).
 4. Otherwise, if the file has more valid multi-byte UTF-8 characters than invalid bytes, it is
-   UTF-8 with stray bytes: they become U+FFFD, with a warning. Else Windows-1252 if every byte
-   decodes under it, else Latin-1 (which accepts any byte); both are converted to UTF-8 and
-   reported as a warning naming the encoding.
+   UTF-8 with stray bytes: they become U+FFFD, with a warning. Else a legacy code page of a
+   non-Latin script (Cyrillic, Greek, Hebrew, Arabic, Japanese, Chinese, Korean) when charset-normalizer
+   names one for the text around the first non-UTF-8 byte, the whole file decodes under it and most of
+   its non-ASCII letters are of that script; else Windows-1252 if every byte decodes under it, else
+   Latin-1 (which accepts any byte). Each is converted to UTF-8 and reported as a warning naming the
+   encoding. Latin-script code pages (cp1250 against cp1252) are not guessed: on a few accented letters
+   that guess is as likely to make the text worse as better.
 5. Decoded text whose first 64 KB is more than 1% control characters (other than tab, CR, LF)
    is binary junk and refused.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from services.common.errors import InvalidArgument
@@ -51,13 +56,21 @@ _MAGIC = (
 
 _UPLOAD_HINT = "Upload a CSV or JSONL text file."
 
+# Legacy code pages of non-Latin scripts, as Python names them, and the scripts (the first word of a
+# character's Unicode name) that their text is mostly written in.
+_NON_LATIN_CODE_PAGES = ("cp1251", "koi8_r", "cp1253", "cp1255", "cp1256", "cp932", "shift_jis", "euc_jp", "gb18030",
+                         "big5", "euc_kr")
+_NON_LATIN_SCRIPTS = frozenset({"CYRILLIC", "GREEK", "HEBREW", "ARABIC", "CJK", "HIRAGANA", "KATAKANA", "HANGUL",
+                                "FULLWIDTH", "HALFWIDTH", "IDEOGRAPHIC"})
+_DETECT_BYTES = 64 * 1024
+
 
 @dataclass
 class DecodedText:
     """The upload as UTF-8 bytes without a BOM, ready for pandas' C parser."""
 
     utf8: bytes
-    encoding: str  # what the upload was: utf-8, utf-8-sig, utf-16-le, utf-16-be, utf-32-le, utf-32-be, cp1252, latin-1
+    encoding: str  # what the upload was: utf-8, utf-8-sig, utf-16-*, utf-32-*, cp1252, latin-1 or a non-Latin code page
     notices: list[Issue] = field(default_factory=list)
     verified: bool = True  # False: assumed to be UTF-8, the parser's decoding checks it (see decode_upload)
 
@@ -170,20 +183,65 @@ def _not_utf8(body: bytes, name: str) -> DecodedText:
             reason="UNSUPPORTED_ENCODING",
             metadata={"encoding": name, "byte": bad_at + 3},
         )
-    try:
-        text, name, label = body.decode("cp1252"), "cp1252", "Windows-1252 (cp1252)"
-    except UnicodeDecodeError:
-        text, name, label = body.decode("latin-1"), "latin-1", "Latin-1 (ISO-8859-1)"
+    legacy = _non_latin_code_page(body, bad_at)
+    if legacy is not None:
+        text, name, label = legacy
+    else:
+        try:
+            text, name, label = body.decode("cp1252"), "cp1252", "Windows-1252 (cp1252)"
+        except UnicodeDecodeError:
+            text, name, label = body.decode("latin-1"), "latin-1", "Latin-1 (ISO-8859-1)"
     _refuse_control_heavy(body, text[:SAMPLE_BYTES])
     notice = Issue(
         code="ENCODING_CONVERTED",
         severity=WARNING,
         message=(
             f"The file is not UTF-8 (byte {bad_at} is not valid UTF-8); it was read as {label} and converted "
-            "to UTF-8. Check that accented letters look right in the preview, or save the file as UTF-8."
+            "to UTF-8. Check that the text looks right in the preview, or save the file as UTF-8."
         ),
     )
     return DecodedText(text.encode("utf-8"), name, [notice])
+
+
+def _non_latin_code_page(body: bytes, bad_at: int) -> tuple[str, str, str] | None:
+    """(text, codec, label) when the body is in a legacy code page of a non-Latin script, else None."""
+    from charset_normalizer import from_bytes
+
+    start = body.rfind(b"\n", 0, bad_at) + 1
+    sample = body[start : start + _DETECT_BYTES]
+    if len(sample) == _DETECT_BYTES and (end := sample.rfind(b"\n")) > 0:
+        sample = sample[: end + 1]  # whole lines: no multi-byte character cut in two
+    best = from_bytes(sample, cp_isolation=[*_NON_LATIN_CODE_PAGES, "cp1252"]).best()
+    if best is None or best.encoding not in _NON_LATIN_CODE_PAGES:
+        return None
+    try:
+        text = body.decode(best.encoding)
+    except UnicodeDecodeError:
+        return None
+    if not _written_in_a_non_latin_script(sample.decode(best.encoding, errors="ignore")):
+        return None
+    language = best.language if best.language and best.language != "Unknown" else "detected"
+    return text, best.encoding, f"{best.encoding} ({language})"
+
+
+def _written_in_a_non_latin_script(text: str) -> bool:
+    """Text in such a script is mostly its letters, in words of their own. Western text read through the
+    wrong code page instead has its few accented letters turned into stray ones inside Latin words
+    ("café" as "cafй", "€5" as "Ђ5"), which this refuses."""
+    in_script = other = letters = mixed = 0
+    previous = " "
+    for c in text:
+        if c.isalpha():
+            letters += 1
+            if c > "\x7f":
+                other += 1
+                if unicodedata.name(c, "").split(" ", 1)[0] in _NON_LATIN_SCRIPTS:
+                    in_script += 1
+                    mixed += previous.isascii() and previous.isalpha()
+            elif previous > "\x7f" and previous.isalpha():
+                mixed += 1
+        previous = c
+    return in_script >= 3 and in_script >= 0.8 * other and in_script >= 0.3 * letters and mixed <= 0.1 * in_script
 
 
 def _checked(utf8: bytes, encoding: str, *, verified: bool = True) -> DecodedText:

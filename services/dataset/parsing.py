@@ -28,7 +28,7 @@ class ParsedTable:
     frame: pd.DataFrame  # columns carry the normalised names
     filename: str
     format: str  # CSV, JSONL or JSON
-    encoding: str  # as detected: utf-8, utf-8-sig, utf-16-le, utf-16-be, utf-32-le, utf-32-be, cp1252, latin-1
+    encoding: str  # as detected: utf-8, utf-8-sig, utf-16-*, utf-32-*, cp1252, latin-1 or a non-Latin code page (cp1251, cp932...)
     delimiter: str | None  # CSV only: "," ";" "\t" or "|"
     original_columns: list[str]  # the header (or JSON keys) as written
     size_bytes: int

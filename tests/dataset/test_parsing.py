@@ -174,6 +174,18 @@ def test_latin1_bytes_undefined_in_cp1252_fall_back_to_latin1():
     assert "Latin-1" in decoded.notices[0].message
 
 
+def test_latin_script_code_pages_are_not_guessed_beyond_cp1252():
+    """Polish in cp1250 is read as cp1252/Latin-1 with a warning, never as some other guess."""
+    decoded = decode_upload("input,output\nZażółć gęślą jaźń,Źdźbło łąki\n".encode("cp1250"), trust_utf8=False)
+    assert decoded.encoding in ("cp1252", "latin-1") and decoded.notices[0].code == "ENCODING_CONVERTED"
+
+
+def test_a_non_latin_code_page_is_found_after_a_long_ascii_start():
+    text = "input,output\n" + "hello,world\n" * 3000 + "Привет,мир\n"
+    decoded = decode_upload(text.encode("cp1251"), trust_utf8=False)
+    assert (decoded.encoding, decoded.utf8.decode("utf-8")) == ("cp1251", text)
+
+
 def test_a_few_control_characters_do_not_make_a_file_binary():
     table = parse_upload(b"input,output\nq\x0c,a\x1a\n", "x.csv", max_bytes=10**6)
     assert table.frame.iloc[0].to_dict() == {"input": "q\x0c", "output": "a\x1a"}
