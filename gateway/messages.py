@@ -35,7 +35,7 @@ def merge_json(message: Message, value: Any, *, where: str) -> Message:
     if not isinstance(value, dict):
         raise InvalidArgument(f"the {where} must be a JSON object, not {type(value).__name__}", reason="INVALID_BODY")
     try:
-        json_format.ParseDict(_camel_field_masks(value, message.DESCRIPTOR), message)
+        json_format.ParseDict(_normalise(value, message.DESCRIPTOR), message)
     except (json_format.ParseError, TypeError, ValueError) as exc:
         text = str(exc)
         field = ".".join(_PARSING_FIELD.findall(text) + _UNKNOWN_FIELD.findall(text)[:1])  # modelSaving.saveModel
@@ -149,17 +149,33 @@ def _camel_mask(paths: str) -> str:
     return ",".join(re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), p.strip()) for p in paths.split(",") if p.strip())
 
 
-def _camel_field_masks(value: dict[str, Any], descriptor: Descriptor) -> dict[str, Any]:
+def _normalise(value: dict[str, Any], descriptor: Descriptor) -> dict[str, Any]:
+    """What people write, in the forms ParseDict reads: FieldMasks in proto names, and enum values by
+    their short names (`"priority": "high"` for JOB_PRIORITY_HIGH), at any depth."""
     out = dict(value)
     for key, item in value.items():
         field = descriptor.fields_by_name.get(key) or next((f for f in descriptor.fields if f.json_name == key), None)
-        if field is None or field.message_type is None:
+        if field is None:
             continue
-        if field.message_type.full_name == "google.protobuf.FieldMask" and isinstance(item, str):
+        if field.enum_type is not None:
+            out[key] = [_enum_name(field, i) for i in item] if isinstance(item, list) else _enum_name(field, item)
+        elif field.message_type is None:
+            continue
+        elif field.message_type.full_name == "google.protobuf.FieldMask" and isinstance(item, str):
             out[key] = _camel_mask(item)
         elif isinstance(item, dict) and _is_plain_message(field):
-            out[key] = _camel_field_masks(item, field.message_type)
+            out[key] = _normalise(item, field.message_type)
     return out
+
+
+def _enum_name(field: FieldDescriptor, value: Any) -> Any:
+    """`high` or `High` -> `JOB_PRIORITY_HIGH` for a JobPriority field; anything else unchanged, for
+    ParseDict to accept (a full name, a number) or to refuse with the field named."""
+    if not isinstance(value, str) or value in field.enum_type.values_by_name:
+        return value
+    prefix = re.sub(r"(?<!^)(?=[A-Z])", "_", field.enum_type.name).upper() + "_"  # JobPriority -> JOB_PRIORITY_
+    full = prefix + value.strip().upper().replace("-", "_").replace(" ", "_")
+    return full if full in field.enum_type.values_by_name else value
 
 
 async def read_json(request: Request, limit: int) -> Any:

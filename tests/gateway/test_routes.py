@@ -72,3 +72,21 @@ def test_camel_case_query_parameters_are_accepted(client):
 
 def test_head_is_answered_on_get_routes(client):
     assert client.head("/v1/datasets").status_code == 200
+
+
+@pytest.mark.parametrize("written", ["high", "High", "HIGH", "JOB_PRIORITY_HIGH", 1])
+def test_enum_values_by_their_short_names(written):
+    from finetune.jobs.v1 import job_pb2
+    from gateway.messages import merge_json
+
+    job = merge_json(job_pb2.Job(), {"priority": written}, where="body")
+    assert job.priority == job_pb2.JOB_PRIORITY_HIGH
+
+
+def test_an_unknown_enum_name_is_a_400_naming_the_field():
+    from finetune.jobs.v1 import job_pb2
+    from gateway.messages import merge_json
+
+    with pytest.raises(InvalidArgument) as info:
+        merge_json(job_pb2.Job(), {"priority": "urgent"}, where="body")
+    assert info.value.metadata["field"] == "priority" and "urgent" in info.value.message
