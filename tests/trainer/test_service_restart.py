@@ -125,7 +125,7 @@ async def test_sigterm_checkpoints_running_runs_first_so_the_next_service_loses_
     first = _start(env, tmp_path / "first.log")
     try:
         channel, stub = await _connect(env)
-        run = await stub.CreateRun(create_request("graceful", validation=False, model=model, save_steps=0))
+        run = await stub.CreateRun(create_request("graceful", validation=False, model=model, save_steps=0, epochs=4))
         events = Events(stub, run.name)
         seen = await events.wait(lambda e: e.WhichOneof("event") == "step" and e.step.step >= 3)
         events.task.cancel()
