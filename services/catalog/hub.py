@@ -38,6 +38,7 @@ HUB_SORT = {"downloads": "downloads", "likes": "likes", "trending": "trending_sc
 SEARCH_EXPAND = [
     "author",
     "cardData",
+    "config",  # architectures and model_type: whether a result is a causal LM, without a model_info per result
     "createdAt",
     "downloads",
     "gated",

@@ -62,7 +62,10 @@ def test_search_returns_records_with_the_guides_fields(client, fake_hub):
         ["downloads"],
         ["5"],
     )
-    assert {"downloads", "likes", "tags", "pipeline_tag", "safetensors", "gated"} <= set(params["expand"])
+    assert {"downloads", "likes", "tags", "pipeline_tag", "safetensors", "gated", "config"} <= set(params["expand"])
+    # a model the catalog does not know gets its architecture from the listing itself
+    other = next(m for m in result.models if m.id == "someone/llama-chat-13b")
+    assert other.architecture == "LlamaForCausalLM"
 
 
 @pytest.mark.parametrize(
