@@ -14,6 +14,11 @@ per-example losses are computed both ways (our packed forward, and a padded batc
 it) to show that both optimise the same objective.
 
     .venv/bin/python bench/bench_trainer_throughput.py [--examples 120] [--rounds 5] [--threads N]
+    .venv/bin/python bench/bench_trainer_throughput.py --device cuda --model 0.5b --examples 800   # on a GPU
+
+Also printed: model FLOPs utilisation of both (4 x matmul parameters per token: the forward and the input
+gradients; a frozen base gets no weight gradients) against the device's matmul peak measured in the same
+run (fp32 on the CPU, bf16 on a GPU), and peak GPU memory on a GPU.
 """
 
 from __future__ import annotations
@@ -40,14 +45,35 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+# --model: the built-in models, or a Llama of about 0.5B parameters built from a config for a GPU run.
+MODELS = ("tiny", "small", "0.5b")
+BENCH_05B = dict(hidden_size=1536, num_layers=18, intermediate_size=4096, num_heads=12)
+
+
+def model_path(args) -> Path:
+    from services.catalog.builtin_models import BUILTIN_MODELS, TINY_MODEL_ID, BuiltinModel, build_model, build_tokenizer
+    from services.catalog.builtin_models import ensure_builtin_model
+
+    if args.model == "tiny":
+        return ensure_builtin_model(Path(args.data_dir), TINY_MODEL_ID)
+    if args.model == "small":
+        return ensure_builtin_model(Path(args.data_dir), next(i for i in BUILTIN_MODELS if i.endswith("small-llama-25m")))
+    target = Path(args.data_dir) / "models" / "bench-llama-0.5b"
+    if not (target / "config.json").exists():
+        tokenizer = build_tokenizer()
+        spec = BuiltinModel(id="bench/llama-0.5b", name="bench", description="", **BENCH_05B)
+        build_model(spec, tokenizer).save_pretrained(target)
+        tokenizer.save_pretrained(target)
+    return target
+
+
 def setup(args):
     import torch
 
-    from services.catalog.builtin_models import TINY_MODEL_ID, ensure_builtin_model
     from services.trainer.synthetic import synthetic_rows
 
     torch.set_num_threads(args.threads or cores())
-    model_dir = ensure_builtin_model(Path(args.data_dir), TINY_MODEL_ID)
+    model_dir = model_path(args)
     rows = synthetic_rows(args.examples, seed=args.seed, min_length=args.min_length, max_length=args.max_length)
     return model_dir, rows
 
@@ -63,6 +89,40 @@ def training_config(args):
 
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def peak_gpu_mib() -> float:
+    import torch
+
+    return torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else 0.0
+
+
+def matmul_parameters(model_dir: Path) -> int:
+    """N in the model FLOPs per token: the weights of every matmul (embeddings are lookups, not matmuls)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(str(model_dir)))
+    return sum(p.numel() for name, p in model.named_parameters() if p.dim() == 2 and "embed_tokens" not in name)
+
+
+def matmul_peak(device: str) -> float:
+    """FLOP/s of a large matmul on this device, in the dtype training computes in (fp32 CPU, bf16 GPU)."""
+    import torch
+
+    n, dtype = (2048, torch.float32) if device == "cpu" else (8192, torch.bfloat16)
+    a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    for _ in range(3):
+        a @ b
+    sync()
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < 2.0:
+        a @ b
+        count += 1
+    sync()
+    return 2 * n**3 * count / (time.perf_counter() - start)
 
 
 def run_ours(args) -> dict:
@@ -82,13 +142,14 @@ def run_ours(args) -> dict:
 
     with tempfile.TemporaryDirectory() as run_dir:
         recipe = Recipe(training_config(args), RunPaths(Path(run_dir), model_dir), TrainingData(rows), sink,
-                        artifacts=ArtifactOptions(eval_rows=0, sample_generations=0), device="cpu")
+                        artifacts=ArtifactOptions(eval_rows=0, sample_generations=0), device=args.device)
         recipe.setup()
         recipe.train()
         recipe.cleanup()
     return {"tokens": steps[-1]["tokens"], "seconds": marks["end"] - marks["start"],
             "cpu_seconds": marks["cpu_end"] - marks["cpu_start"], "steps": len(steps),
-            "final_loss": steps[-1]["train_loss"], "peak_rss_mib": peak_rss_mib()}
+            "final_loss": steps[-1]["train_loss"], "peak_rss_mib": peak_rss_mib(),
+            "peak_gpu_mib": peak_gpu_mib()}
 
 
 def hf_model_and_dataset(args, model_dir, rows):
@@ -136,7 +197,8 @@ def run_hf(args) -> dict:
         training_args = TrainingArguments(
             output_dir=out, per_device_train_batch_size=args.batch_size, num_train_epochs=1, learning_rate=2e-4,
             weight_decay=0.01, max_grad_norm=1.0, lr_scheduler_type="linear", warmup_steps=0, seed=args.seed,
-            logging_steps=1, save_strategy="no", eval_strategy="no", report_to=[], use_cpu=True,
+            logging_steps=1, save_strategy="no", eval_strategy="no", report_to=[], use_cpu=args.device == "cpu",
+            bf16=args.device == "cuda",  # as our trainer: bf16 autocast on a GPU, fp32 on the CPU
             dataloader_num_workers=0, disable_tqdm=True,
         )
         collator = DataCollatorForSeq2Seq(tokenizer, padding="longest", label_pad_token_id=-100)
@@ -146,7 +208,8 @@ def run_hf(args) -> dict:
     tokens = sum(len(example["input_ids"]) for example in dataset)
     return {"tokens": tokens, "seconds": marks["end"] - marks["start"],
             "cpu_seconds": marks["cpu_end"] - marks["cpu_start"], "steps": result.global_step,
-            "final_loss": losses[-1] if losses else None, "peak_rss_mib": peak_rss_mib()}
+            "final_loss": losses[-1] if losses else None, "peak_rss_mib": peak_rss_mib(),
+            "peak_gpu_mib": peak_gpu_mib()}
 
 
 def compare_initial_losses(args, count: int = 6) -> float:
@@ -195,10 +258,15 @@ def child(kind: str, args) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def gpu_memory(result: dict) -> str:
+    return f", peak GPU memory {result['peak_gpu_mib']:.0f} MiB" if result.get("peak_gpu_mib") else ""
+
+
 def forwarded(args) -> list[str]:
     return ["--examples", str(args.examples), "--batch-size", str(args.batch_size), "--max-seq-length",
             str(args.max_seq_length), "--min-length", str(args.min_length), "--max-length", str(args.max_length),
-            "--seed", str(args.seed), "--data-dir", args.data_dir, "--threads", str(args.threads)]
+            "--seed", str(args.seed), "--data-dir", args.data_dir, "--threads", str(args.threads),
+            "--device", args.device, "--model", args.model]
 
 
 def main() -> int:
@@ -212,6 +280,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: the cores available)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="cuda: bf16 autocast for both trainers")
+    parser.add_argument("--model", choices=MODELS, default="tiny", help="0.5b: a ~0.5B Llama built from a config (for a GPU)")
     parser.add_argument("--child", choices=["ours", "hf"], help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -230,6 +300,7 @@ def main() -> int:
               f"lengths {args.min_length}-{args.max_length} bytes per field, {args.rounds} rounds")
         diff = compare_initial_losses(args)
         print(f"max |difference| of initial per-example losses: {diff:.2e} ({'match' if diff < 1e-4 else 'MISMATCH'})")
+        n_matmul, peak = matmul_parameters(model_path(args)), matmul_peak(args.device)
         results: dict[str, list[dict]] = {"ours": [], "hf": []}
         for round_index in range(args.rounds):
             order = ("ours", "hf") if round_index % 2 == 0 else ("hf", "ours")
@@ -239,15 +310,22 @@ def main() -> int:
                 print(f"round {round_index + 1} {kind:>4}: {r['tokens'] / r['seconds']:7.0f} tokens/s, "
                       f"{r['tokens'] / r['cpu_seconds']:6.0f} per CPU-second ({r['tokens']} tokens, "
                       f"{r['steps']} steps, {r['seconds']:.1f} s, final loss {r['final_loss']:.4f}, "
-                      f"peak RSS {r['peak_rss_mib']:.0f} MiB, load {os.getloadavg()[0]:.1f})", flush=True)
+                      f"peak RSS {r['peak_rss_mib']:.0f} MiB{gpu_memory(r)}, load {os.getloadavg()[0]:.1f})", flush=True)
     rate = {k: statistics.median(r["tokens"] / r["seconds"] for r in v) for k, v in results.items()}
     cpu_rate = {k: statistics.median(r["tokens"] / r["cpu_seconds"] for r in v) for k, v in results.items()}
     rss = {k: max(r["peak_rss_mib"] for r in v) for k, v in results.items()}
+    gpu = {k: max(r["peak_gpu_mib"] for r in v) for k, v in results.items()}
     per_round = [(o["tokens"] / o["seconds"]) / (h["tokens"] / h["seconds"])
                  for o, h in zip(results["ours"], results["hf"])]
-    print(f"ours: {rate['ours']:.0f} tokens/s, {cpu_rate['ours']:.0f} per CPU-second, peak RSS {rss['ours']:.0f} MiB")
+    print(f"ours: {rate['ours']:.0f} tokens/s, {cpu_rate['ours']:.0f} per CPU-second, peak RSS {rss['ours']:.0f} MiB"
+          + (f", peak GPU memory {gpu['ours']:.0f} MiB" if gpu["ours"] else ""))
     print(f"HF Trainer + peft: {rate['hf']:.0f} tokens/s, {cpu_rate['hf']:.0f} per CPU-second, "
-          f"peak RSS {rss['hf']:.0f} MiB")
+          f"peak RSS {rss['hf']:.0f} MiB" + (f", peak GPU memory {gpu['hf']:.0f} MiB" if gpu["hf"] else ""))
+    # Model FLOPs per token of LoRA training: 2N forward + 2N for the input gradients (frozen weights get none).
+    mfu = {k: 4 * n_matmul * v / peak for k, v in rate.items()}
+    print(f"model FLOPs utilisation (4 x {n_matmul / 1e6:.1f}M matmul parameters a token, against this device's "
+          f"measured {'fp32' if args.device == 'cpu' else 'bf16'} matmul peak of {peak / 1e12:.2f} TFLOP/s): "
+          f"ours {100 * mfu['ours']:.1f}%, HF Trainer {100 * mfu['hf']:.1f}%")
     print(f"ratio (median tokens/s): {rate['ours'] / rate['hf']:.2f}x; paired rounds: "
           f"{', '.join(f'{x:.2f}' for x in per_round)} (median {statistics.median(per_round):.2f}x); "
           f"per CPU-second: {cpu_rate['ours'] / cpu_rate['hf']:.2f}x; target >= {TARGET_RATIO}x. "
