@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from services.trainer.worker import WORKER_ENV, WORKER_LOG
+from services.trainer.worker import WORKER_LOG, use_worker_env
 
 # Runs first in each child (no preexec_fn: Python code between fork and exec in a process with gRPC's
 # threads can crash): ask the kernel for SIGKILL when the trainer dies (kill -9 included), give up if it
@@ -174,8 +174,7 @@ class WarmPool:
 
 def standby_main() -> int:
     """A standby worker: import the heavy modules, then run the run directory that arrives on stdin."""
-    for name, value in WORKER_ENV.items():  # read by OpenMP when torch loads: the same as a started worker
-        os.environ.setdefault(name, value)
+    use_worker_env()  # before torch loads: the same OpenMP settings as a started worker
     import matplotlib
 
     matplotlib.use("Agg")  # as the artifacts' loss curve does

@@ -132,10 +132,16 @@ def main(argv: list[str] | None = None) -> int:
     return run_training(args.run_dir.resolve(), events_stdout=args.events_stdout)
 
 
+def use_worker_env() -> None:
+    """Set `WORKER_ENV` in this process (what was set already wins): read by OpenMP when torch loads, so
+    only effective before torch is imported."""
+    for name, value in WORKER_ENV.items():
+        os.environ.setdefault(name, value)
+
+
 def run_training(run_dir: Path, *, events_stdout: bool = False) -> int:
     """Run RUN_DIR's spec to a terminal state in this process; returns the exit status described above."""
-    for name, value in WORKER_ENV.items():
-        os.environ.setdefault(name, value)  # effective only if torch is not imported yet
+    use_worker_env()
     rank = int(os.environ.get("RANK", "0"))
     is_main = rank == 0
     handler = _configure_logging(run_dir, is_main)
