@@ -37,6 +37,16 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def sqlite_pragmas(dbapi_conn) -> None:
+    """Every SQLite connection of ours, the engine's and any plain `sqlite3` one: WAL lets readers run
+    beside the one writer; NORMAL syncs at checkpoints, not at each commit."""
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
 def create_engine(url: str) -> AsyncEngine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
@@ -46,12 +56,8 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # WAL lets readers run beside the one writer
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
+        def _pragmas(dbapi_conn, _record):
+            sqlite_pragmas(dbapi_conn)
 
         return engine
     # `?schema=name` puts our tables in their own PostgreSQL schema (tests use one each).

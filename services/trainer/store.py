@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.common.db import Base, prepare_schema, session_factory
+from services.common.db import Base, prepare_schema, session_factory, sqlite_pragmas
 from services.common.errors import AlreadyExists, NotFound
 from services.trainer.events import Event
 
@@ -253,7 +253,7 @@ class _SqliteWriter:
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             self._conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            self._conn.execute("PRAGMA synchronous=NORMAL")  # as the engine's connections; WAL is the file's
+            sqlite_pragmas(self._conn)  # as the engine's connections
         return self._conn
 
     def _update(self, keys: tuple[str, ...]) -> tuple[str, list]:
