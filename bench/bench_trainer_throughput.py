@@ -51,19 +51,15 @@ BENCH_05B = dict(hidden_size=1536, num_layers=18, intermediate_size=4096, num_he
 
 
 def model_path(args) -> Path:
-    from services.catalog.builtin_models import BUILTIN_MODELS, TINY_MODEL_ID, BuiltinModel, build_model, build_tokenizer
-    from services.catalog.builtin_models import ensure_builtin_model
+    from services.catalog.builtin_models import BUILTIN_PREFIX, TINY_MODEL_ID, BuiltinModel, ensure_builtin_model, save_model
 
     if args.model == "tiny":
         return ensure_builtin_model(Path(args.data_dir), TINY_MODEL_ID)
     if args.model == "small":
-        return ensure_builtin_model(Path(args.data_dir), next(i for i in BUILTIN_MODELS if i.endswith("small-llama-25m")))
+        return ensure_builtin_model(Path(args.data_dir), BUILTIN_PREFIX + "small-llama-25m")
     target = Path(args.data_dir) / "models" / "bench-llama-0.5b"
     if not (target / "config.json").exists():
-        tokenizer = build_tokenizer()
-        spec = BuiltinModel(id="bench/llama-0.5b", name="bench", description="", **BENCH_05B)
-        build_model(spec, tokenizer).save_pretrained(target)
-        tokenizer.save_pretrained(target)
+        save_model(BuiltinModel(id="bench/llama-0.5b", name="bench", description="", **BENCH_05B), target)
     return target
 
 

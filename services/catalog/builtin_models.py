@@ -123,13 +123,19 @@ def ensure_builtin_model(data_dir: Path, model_id: str = TINY_MODEL_ID) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if marker.exists():
             return target
-        tokenizer = build_tokenizer()
-        model = build_model(spec, tokenizer)
-        target.mkdir(parents=True, exist_ok=True)
-        model.save_pretrained(target)
-        tokenizer.save_pretrained(target)
+        model = save_model(spec, target)
         marker.write_text(json.dumps({"id": spec.id, "parameters": model.num_parameters(), "seed": SEED}))
     return target
+
+
+def save_model(spec: BuiltinModel, target: Path):
+    """Build the model of `spec` with the byte-level tokenizer and save both to `target`; returns the model."""
+    tokenizer = build_tokenizer()
+    model = build_model(spec, tokenizer)
+    target.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    return model
 
 
 def builtin_parameters(model_id: str) -> int:
