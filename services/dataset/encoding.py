@@ -214,11 +214,11 @@ def _non_latin_code_page(body: bytes, bad_at: int) -> tuple[str, str, str] | Non
     best = from_bytes(sample, cp_isolation=[*_NON_LATIN_CODE_PAGES, "cp1252"]).best()
     if best is None or best.encoding not in _NON_LATIN_CODE_PAGES:
         return None
+    if not _written_in_a_non_latin_script(sample.decode(best.encoding, errors="ignore")):
+        return None  # checked on the sample first: a refused guess never decodes the whole file
     try:
         text = body.decode(best.encoding)
     except UnicodeDecodeError:
-        return None
-    if not _written_in_a_non_latin_script(sample.decode(best.encoding, errors="ignore")):
         return None
     language = best.language if best.language and best.language != "Unknown" else "detected"
     return text, best.encoding, f"{best.encoding} ({language})"
