@@ -254,8 +254,8 @@ def child(kind: str, args) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def gpu_memory(result: dict) -> str:
-    return f", peak GPU memory {result['peak_gpu_mib']:.0f} MiB" if result.get("peak_gpu_mib") else ""
+def gpu_memory(mib: float) -> str:
+    return f", peak GPU memory {mib:.0f} MiB" if mib else ""
 
 
 def forwarded(args) -> list[str]:
@@ -306,7 +306,7 @@ def main() -> int:
                 print(f"round {round_index + 1} {kind:>4}: {r['tokens'] / r['seconds']:7.0f} tokens/s, "
                       f"{r['tokens'] / r['cpu_seconds']:6.0f} per CPU-second ({r['tokens']} tokens, "
                       f"{r['steps']} steps, {r['seconds']:.1f} s, final loss {r['final_loss']:.4f}, "
-                      f"peak RSS {r['peak_rss_mib']:.0f} MiB{gpu_memory(r)}, load {os.getloadavg()[0]:.1f})", flush=True)
+                      f"peak RSS {r['peak_rss_mib']:.0f} MiB{gpu_memory(r['peak_gpu_mib'])}, load {os.getloadavg()[0]:.1f})", flush=True)
     rate = {k: statistics.median(r["tokens"] / r["seconds"] for r in v) for k, v in results.items()}
     cpu_rate = {k: statistics.median(r["tokens"] / r["cpu_seconds"] for r in v) for k, v in results.items()}
     rss = {k: max(r["peak_rss_mib"] for r in v) for k, v in results.items()}
@@ -314,9 +314,9 @@ def main() -> int:
     per_round = [(o["tokens"] / o["seconds"]) / (h["tokens"] / h["seconds"])
                  for o, h in zip(results["ours"], results["hf"])]
     print(f"ours: {rate['ours']:.0f} tokens/s, {cpu_rate['ours']:.0f} per CPU-second, peak RSS {rss['ours']:.0f} MiB"
-          + (f", peak GPU memory {gpu['ours']:.0f} MiB" if gpu["ours"] else ""))
+          + gpu_memory(gpu["ours"]))
     print(f"HF Trainer + peft: {rate['hf']:.0f} tokens/s, {cpu_rate['hf']:.0f} per CPU-second, "
-          f"peak RSS {rss['hf']:.0f} MiB" + (f", peak GPU memory {gpu['hf']:.0f} MiB" if gpu["hf"] else ""))
+          f"peak RSS {rss['hf']:.0f} MiB" + gpu_memory(gpu["hf"]))
     # Model FLOPs per token of LoRA training: 2N forward + 2N for the input gradients (frozen weights get none).
     mfu = {k: 4 * n_matmul * v / peak for k, v in rate.items()}
     print(f"model FLOPs utilisation (4 x {n_matmul / 1e6:.1f}M matmul parameters a token, against this device's "
