@@ -17,6 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from finetune.trainer.v1 import run_pb2, trainer_service_pb2, trainer_service_pb2_grpc
 from services.common.errors import FailedPrecondition, InvalidArgument
 from services.common.ids import clamp_page_size, next_page_token, page_offset, parse_name
+from services.trainer import history
 from services.trainer.config import TrainingConfig
 from services.trainer.events import Event, EventLog
 from services.trainer.store import COMPLETED, RunRow, TrainerStore
@@ -24,6 +25,7 @@ from services.trainer.supervisor import RunRequest, Supervisor
 
 MAX_NEW_TOKENS = 4096
 MAX_LAST_N = 10_000
+MAX_NOTICES = 5000
 _STATE_ENUM = {name.removeprefix("RUN_STATE_").lower(): value for name, value in run_pb2.RunState.items()}
 _ALERT_ENUM = {"warning": run_pb2.ALERT_LEVEL_WARNING, "critical": run_pb2.ALERT_LEVEL_CRITICAL}
 _SAVING_FIELDS = ("save_model", "model_name", "push_to_hub", "make_public", "hub_endpoint")
@@ -124,6 +126,17 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
         row = await self._current(request.run)
         points = await self.store.step_history(row.id, min(request.last_n or 50, MAX_LAST_N))
         return trainer_service_pb2.LossHistory(run=f"runs/{row.id}", losses=[loss_point(p) for p in points])
+
+    async def GetRunMetrics(self, request, context):
+        run_id = parse_name(request.name.removesuffix("/metrics"), "runs")
+        if not 0 <= request.max_notices <= MAX_NOTICES:
+            raise InvalidArgument(f"max_notices must be from 0 to {MAX_NOTICES}, got {request.max_notices}",
+                                  reason="INVALID_MAX_NOTICES", metadata={"field": "max_notices"})
+        await self.events.flush(run_id)
+        row = await self.store.get_run(run_id)
+        events = await self.store.events_upto(run_id, row.last_seq)
+        folded = await asyncio.to_thread(history.fold, events, request.max_notices or 500)
+        return metrics_proto(run_id, row.last_seq, folded, self._event_proto)
 
     async def GetCurrentResources(self, request, context):
         run_id = parse_name(request.run, "runs") if request.run else ""
@@ -303,6 +316,22 @@ def run_proto(row: RunRow) -> run_pb2.Run:
 def summary_proto(row: RunRow) -> run_pb2.TrainingSummary:
     return run_pb2.TrainingSummary(run=f"runs/{row.id}", job_id=row.job_id, state=_STATE_ENUM.get(row.state, 0),
                                    progress=progress_proto(row.progress_dict()), error=row.error, attempts=row.attempts)
+
+
+def metrics_proto(run_id: str, last_seq: int, folded: history.RunHistory, convert) -> trainer_service_pb2.RunMetrics:
+    out = trainer_service_pb2.RunMetrics(name=f"runs/{run_id}/metrics", last_sequence=last_seq)
+    out.steps.steps.extend(folded.steps.steps)
+    for name, column in folded.steps.columns.items():
+        getattr(out.steps, name).extend(column)
+    out.evaluations.steps.extend(folded.evaluations.steps)
+    for name, column in folded.evaluations.columns.items():
+        getattr(out.evaluations, name).extend(column)
+    for name, column in folded.resources.items():
+        getattr(out.resources, name).extend(column)
+    if folded.latest_resources is not None:
+        out.latest_resources.CopyFrom(fill(run_pb2.ResourceSample, folded.latest_resources))
+    out.notices.extend(convert(e) for e in folded.notices)
+    return out
 
 
 def loss_point(point: dict) -> run_pb2.LossPoint:

@@ -208,6 +208,15 @@ class TrainerStore:
                 rows = list(reversed((await s.scalars(query.order_by(EventRow.seq.desc()).limit(last_n))).all()))
         return [_event(r) for r in rows]
 
+    async def events_upto(self, run_id: str, last_seq: int) -> list[Event]:
+        """Every event of the run up to `last_seq`, oldest first, read as plain rows (a long run has tens of
+        thousands, and ORM objects would cost more than the JSON)."""
+        query = select(EVENTS.c.seq, EVENTS.c.type, EVENTS.c.time, EVENTS.c.payload).where(
+            EVENTS.c.run_id == run_id, EVENTS.c.seq <= last_seq).order_by(EVENTS.c.seq)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [Event(run_id, seq, type_, time, json.loads(payload)) for seq, type_, time, payload in rows]
+
     async def step_history(self, run_id: str, last_n: int | None = None) -> list[dict]:
         """One record per logged step, oldest first, each with `time` and, when an evaluation ran at that
         step, its validation loss and perplexity. A step repeated after a resume counts once (its latest)."""

@@ -194,6 +194,14 @@ async def test_a_run_streams_every_event_once_to_each_subscriber_and_answers_the
     assert (summary.run, summary.state, summary.progress.step) == ("runs/first", run_pb2.RUN_STATE_COMPLETED, 6)
     status = await stub.GetTrainingStatus(pb.GetTrainingStatusRequest(job_id="job-7"))
     assert status.run == "runs/first" and status.progress.percent == 100
+    metrics = await stub.GetRunMetrics(pb.GetRunMetricsRequest(name="runs/first/metrics"))
+    assert metrics.name == "runs/first/metrics" and metrics.last_sequence == len(events)
+    assert list(metrics.steps.steps) == [1, 2, 3, 4, 5, 6] and list(metrics.steps.train_losses) == [s.train_loss for s in steps]
+    assert list(metrics.steps.grad_norms) == [s.grad_norm for s in steps] and len(metrics.steps.times) == 6
+    evaluations = [e.evaluation for e in events if e.WhichOneof("event") == "evaluation"]
+    assert list(metrics.evaluations.validation_losses) == [e.validation_loss for e in evaluations]
+    assert list(metrics.resources.cpu_percents) == [s.cpu_percent for s in samples] and metrics.latest_resources == samples[-1]
+    assert list(metrics.notices) == [e for e in events if e.WhichOneof("event") not in ("step", "evaluation", "resources")]
     losses = await stub.GetLossHistory(pb.GetLossHistoryRequest(last_n=4))
     assert [p.step for p in losses.losses] == [3, 4, 5, 6] and losses.losses[-1].HasField("validation_loss")
     resources = await stub.GetCurrentResources(pb.GetCurrentResourcesRequest())
@@ -286,4 +294,6 @@ async def test_a_worker_killed_with_sigkill_is_relaunched_and_resumes_from_its_c
     after = [e.step.step for e in items[items.index(relaunched):] if e.WhichOneof("event") == "step"]
     resumed_from = int(relaunched.state.message.rsplit("-", 1)[1])
     assert resumed_from >= checkpoint.checkpoint.step and after == list(range(resumed_from + 1, 13))
+    metrics = await stub.GetRunMetrics(pb.GetRunMetricsRequest(name=f"{run.name}/metrics"))
+    assert list(metrics.steps.steps) == list(range(1, 13))  # the steps trained twice appear once, as retrained
     assert (await stub.GetRun(pb.GetRunRequest(name=run.name))).attempts == 2

@@ -128,6 +128,80 @@ class LossHistory(_message.Message):
     losses: _containers.RepeatedCompositeFieldContainer[_run_pb2.LossPoint]
     def __init__(self, run: _Optional[str] = ..., losses: _Optional[_Iterable[_Union[_run_pb2.LossPoint, _Mapping]]] = ...) -> None: ...
 
+class GetRunMetricsRequest(_message.Message):
+    __slots__ = ("name", "max_notices")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MAX_NOTICES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    max_notices: int
+    def __init__(self, name: _Optional[str] = ..., max_notices: _Optional[int] = ...) -> None: ...
+
+class RunMetrics(_message.Message):
+    __slots__ = ("name", "last_sequence", "steps", "evaluations", "resources", "latest_resources", "notices")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    EVALUATIONS_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    LATEST_RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    NOTICES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    last_sequence: int
+    steps: StepSeries
+    evaluations: EvaluationSeries
+    resources: ResourceSeries
+    latest_resources: _run_pb2.ResourceSample
+    notices: _containers.RepeatedCompositeFieldContainer[_run_pb2.RunEvent]
+    def __init__(self, name: _Optional[str] = ..., last_sequence: _Optional[int] = ..., steps: _Optional[_Union[StepSeries, _Mapping]] = ..., evaluations: _Optional[_Union[EvaluationSeries, _Mapping]] = ..., resources: _Optional[_Union[ResourceSeries, _Mapping]] = ..., latest_resources: _Optional[_Union[_run_pb2.ResourceSample, _Mapping]] = ..., notices: _Optional[_Iterable[_Union[_run_pb2.RunEvent, _Mapping]]] = ...) -> None: ...
+
+class StepSeries(_message.Message):
+    __slots__ = ("steps", "times", "elapsed_seconds", "epochs", "train_losses", "learning_rates", "grad_norms", "tokens_per_second")
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    TIMES_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    EPOCHS_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_LOSSES_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_RATES_FIELD_NUMBER: _ClassVar[int]
+    GRAD_NORMS_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    steps: _containers.RepeatedScalarFieldContainer[int]
+    times: _containers.RepeatedScalarFieldContainer[float]
+    elapsed_seconds: _containers.RepeatedScalarFieldContainer[float]
+    epochs: _containers.RepeatedScalarFieldContainer[float]
+    train_losses: _containers.RepeatedScalarFieldContainer[float]
+    learning_rates: _containers.RepeatedScalarFieldContainer[float]
+    grad_norms: _containers.RepeatedScalarFieldContainer[float]
+    tokens_per_second: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, steps: _Optional[_Iterable[int]] = ..., times: _Optional[_Iterable[float]] = ..., elapsed_seconds: _Optional[_Iterable[float]] = ..., epochs: _Optional[_Iterable[float]] = ..., train_losses: _Optional[_Iterable[float]] = ..., learning_rates: _Optional[_Iterable[float]] = ..., grad_norms: _Optional[_Iterable[float]] = ..., tokens_per_second: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class EvaluationSeries(_message.Message):
+    __slots__ = ("steps", "times", "validation_losses", "perplexities")
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    TIMES_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_LOSSES_FIELD_NUMBER: _ClassVar[int]
+    PERPLEXITIES_FIELD_NUMBER: _ClassVar[int]
+    steps: _containers.RepeatedScalarFieldContainer[int]
+    times: _containers.RepeatedScalarFieldContainer[float]
+    validation_losses: _containers.RepeatedScalarFieldContainer[float]
+    perplexities: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, steps: _Optional[_Iterable[int]] = ..., times: _Optional[_Iterable[float]] = ..., validation_losses: _Optional[_Iterable[float]] = ..., perplexities: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class ResourceSeries(_message.Message):
+    __slots__ = ("times", "cpu_percents", "memory_percents", "process_rss_bytes", "gpu_utilization_percents", "gpu_memory_percents")
+    TIMES_FIELD_NUMBER: _ClassVar[int]
+    CPU_PERCENTS_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_PERCENTS_FIELD_NUMBER: _ClassVar[int]
+    PROCESS_RSS_BYTES_FIELD_NUMBER: _ClassVar[int]
+    GPU_UTILIZATION_PERCENTS_FIELD_NUMBER: _ClassVar[int]
+    GPU_MEMORY_PERCENTS_FIELD_NUMBER: _ClassVar[int]
+    times: _containers.RepeatedScalarFieldContainer[float]
+    cpu_percents: _containers.RepeatedScalarFieldContainer[float]
+    memory_percents: _containers.RepeatedScalarFieldContainer[float]
+    process_rss_bytes: _containers.RepeatedScalarFieldContainer[float]
+    gpu_utilization_percents: _containers.RepeatedScalarFieldContainer[float]
+    gpu_memory_percents: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, times: _Optional[_Iterable[float]] = ..., cpu_percents: _Optional[_Iterable[float]] = ..., memory_percents: _Optional[_Iterable[float]] = ..., process_rss_bytes: _Optional[_Iterable[float]] = ..., gpu_utilization_percents: _Optional[_Iterable[float]] = ..., gpu_memory_percents: _Optional[_Iterable[float]] = ...) -> None: ...
+
 class GetCurrentResourcesRequest(_message.Message):
     __slots__ = ("run",)
     RUN_FIELD_NUMBER: _ClassVar[int]

@@ -102,6 +102,11 @@ class TrainerServiceStub:
                 request_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GetLossHistoryRequest.SerializeToString,
                 response_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.LossHistory.FromString,
                 _registered_method=True)
+        self.GetRunMetrics = channel.unary_unary(
+                '/finetune.trainer.v1.TrainerService/GetRunMetrics',
+                request_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GetRunMetricsRequest.SerializeToString,
+                response_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.RunMetrics.FromString,
+                _registered_method=True)
         self.GetCurrentResources = channel.unary_unary(
                 '/finetune.trainer.v1.TrainerService/GetCurrentResources',
                 request_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GetCurrentResourcesRequest.SerializeToString,
@@ -238,6 +243,16 @@ class TrainerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRunMetrics(self, request, context):
+        """A run's whole history as columns, for charts: every logged step, evaluation and resource sample,
+        and its other events (state changes, alerts, checkpoints, logs), up to `last_sequence`. Follow it
+        live with StreamRunEvents after `last_sequence`: together they give every event once. A step
+        repeated after a resume replaces the later ones. Returns NOT_FOUND if the run does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetCurrentResources(self, request, context):
         """The machine's resources now, with the active run's worker memory. Returns NOT_FOUND if a run is
         named and does not exist.
@@ -338,6 +353,11 @@ def add_TrainerServiceServicer_to_server(servicer, server):
                     servicer.GetLossHistory,
                     request_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GetLossHistoryRequest.FromString,
                     response_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.LossHistory.SerializeToString,
+            ),
+            'GetRunMetrics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRunMetrics,
+                    request_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GetRunMetricsRequest.FromString,
+                    response_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.RunMetrics.SerializeToString,
             ),
             'GetCurrentResources': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCurrentResources,
@@ -713,6 +733,33 @@ class TrainerService:
             '/finetune.trainer.v1.TrainerService/GetLossHistory',
             finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GetLossHistoryRequest.SerializeToString,
             finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.LossHistory.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRunMetrics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/finetune.trainer.v1.TrainerService/GetRunMetrics',
+            finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GetRunMetricsRequest.SerializeToString,
+            finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.RunMetrics.FromString,
             options,
             channel_credentials,
             insecure,
