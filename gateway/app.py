@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -13,13 +14,15 @@ from gateway.auth import BearerTokenMiddleware
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.health import health_route
 from gateway.openapi import build_spec, openapi_routes
+from gateway.static import DEFAULT_WEB_DIR, dashboard_routes
 from gateway.routes import load_routes, rpc_routes, service_descriptors, service_short_name
 from gateway.uploads import call_upload
 from gateway.upstream import Upstreams
 from services.common.settings import MB, ServiceSettings
 
 DEFAULT_MAX_UPLOAD_MB = 64  # the dataset service's own limit (50 MB by default) is the one users meet
-# The guide's dashboard runs on :3000 and calls the API on :8000/:8001 from the browser.
+# The dashboard is served by this app on every port (:3000 is the guide's address for it) and calls the API
+# on its own origin; CORS lets a dashboard on :3000 also call :8000/:8001 as the guide's clients do.
 DEFAULT_CORS_ORIGINS = "http://localhost:3000,http://127.0.0.1:3000"
 
 
@@ -42,6 +45,7 @@ def create_app(settings: ServiceSettings, *, adapters=None, streams=None) -> Sta
         *openapi_routes(build_spec(table, adapters, streams)),
         *guide.guide_routes(methods, adapters, streams),
         *rpc_routes(table, call_upload),
+        *dashboard_routes(settings.get("web_dir", DEFAULT_WEB_DIR, Path)),  # last: every other GET is a dashboard page
     ]
     app = Starlette(
         routes=routes,

@@ -1,4 +1,7 @@
-"""Optional API token: when set, every path but /health, /openapi.json and /docs needs `Authorization: Bearer <token>`.
+"""Optional API token: when set, every API path but /health, /openapi.json and /docs needs `Authorization: Bearer <token>`.
+
+The dashboard's static files (every GET outside the API paths, see `gateway.static`) are public: they hold
+no data, and the page asks for the token before it calls the API.
 
 The header is forwarded to the services as `authorization` metadata (see `gateway.upstream`), so they
 check the same token themselves.
@@ -13,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
 from gateway.errors import ApiError
+from gateway.static import is_api_path
 
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs"})
 
@@ -25,7 +29,8 @@ class BearerTokenMiddleware:
         self.expected = f"Bearer {token}".encode() if token else b""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self.expected or scope["type"] not in ("http", "websocket") or scope["path"] in PUBLIC_PATHS:
+        if not self.expected or scope["type"] not in ("http", "websocket") or scope["path"] in PUBLIC_PATHS or (
+                scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and not is_api_path(scope["path"])):
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"authorization", b"")

@@ -391,4 +391,10 @@ STREAMS: list[GuideStream] = [
         training_events_request, training_message, lambda event: int(event.get("sequence", 0)), "Live training metrics of a job's run",
         wait_while=WAIT_FOR_QUEUED_JOB,
     ),
+    GuideStream(
+        "/ws/jobs/{job_id}/events", "finetune.trainer.v1.TrainerService.StreamRunEvents",
+        training_events_request, lambda event, state: event, lambda event: int(event.get("sequence", 0)),
+        "Every event of a job's run (steps, evaluations, resources, states, alerts, logs), as RunEvent JSON",
+        wait_while=WAIT_FOR_QUEUED_JOB,
+    ),
 ]

@@ -11,7 +11,7 @@ from typing import Any, Mapping, TypeVar, get_type_hints
 from services.common.errors import InvalidArgument
 
 DEFAULT_PORTS = {"dataset": 50051, "catalog": 50052, "jobs": 50053, "trainer": 50054}
-GATEWAY_PORTS = (8000, 8001)
+GATEWAY_PORTS = (8000, 8001, 3000)  # the guide's main API, training API and dashboard addresses: one app on all three
 MB = 1024 * 1024
 
 

@@ -83,4 +83,4 @@ def test_ports_setting():
 
     with pytest.raises(InvalidArgument, match="FINETUNE_GATEWAY_PORTS"):
         gateway_ports(settings)
-    assert gateway_ports(load_settings("gateway", {})) == (8000, 8001)
+    assert gateway_ports(load_settings("gateway", {})) == (8000, 8001, 3000)
