@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from gateway import guide
 from gateway.auth import BearerTokenMiddleware
+from gateway.downloads import call_download, is_download
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.health import health_route
 from gateway.openapi import build_spec, openapi_routes
@@ -44,7 +45,7 @@ def create_app(settings: ServiceSettings, *, adapters=None, streams=None) -> Sta
         health_route({service_short_name(s): s.full_name for s in services}),
         *openapi_routes(build_spec(table, adapters, streams)),
         *guide.guide_routes(methods, adapters, streams),
-        *rpc_routes(table, call_upload),
+        *rpc_routes(table, call_upload, call_download, is_download),
         *dashboard_routes(settings.get("web_dir", DEFAULT_WEB_DIR, Path)),  # last: every other GET is a dashboard page
     ]
     app = Starlette(

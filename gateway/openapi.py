@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
+from gateway.downloads import is_download
 from gateway.guide import GuideRoute, GuideStream
 from gateway.messages import settable_names
 from gateway.routes import VARIABLE, RestRoute, is_upload
@@ -132,11 +133,15 @@ def _operation(rest: RestRoute, schemas: _Schemas, index: int) -> tuple[str, dic
         for name in settable_names(request):
             if name not in bound and name.split(".")[0] != rest.body:
                 params.append({"name": name, "in": "query", "required": False, "schema": _query_schema(request, name, schemas)})
-    response = schemas.ref(rest.method.output_type)
-    media = "application/x-ndjson" if rest.streaming == "server" else "application/json"
+    if is_download(rest):
+        ok = {"description": "The file's bytes", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+    else:
+        media = "application/x-ndjson" if rest.streaming == "server" else "application/json"
+        ok = {"description": "OK" + (", one JSON message a line" if media != "application/json" else ""),
+              "content": {media: {"schema": schemas.ref(rest.method.output_type)}}}
     op["parameters"] = params
     op["responses"] = {
-        "200": {"description": "OK" + (", one JSON message a line" if media != "application/json" else ""), "content": {media: {"schema": response}}},
+        "200": ok,
         "default": {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     }
     return path, op
@@ -181,7 +186,7 @@ def build_spec(table: Iterable[RestRoute], adapters: Iterable[GuideRoute] = (), 
         }
     for stream in streams:
         paths.setdefault(_plain(stream.path), {})["get"] = {
-            "operationId": "guide_ws_" + stream.rpc.rsplit(".", 1)[-1],
+            "operationId": "guide_ws_" + re.sub(r"\W+", "_", _plain(stream.path)).strip("_"),
             "summary": stream.summary + " (WebSocket)",
             "tags": ["guide"],
             "description": f"WebSocket fed by `{stream.rpc}`; resume with `?after=<seq>` or by sending `{{\"after\": <seq>}}`",

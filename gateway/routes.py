@@ -287,11 +287,14 @@ def is_upload(rest: RestRoute) -> bool:
     )
 
 
-def rpc_routes(table: list[RestRoute], upload_endpoint: Endpoint) -> list[RpcRoute]:
+def rpc_routes(table: list[RestRoute], upload_endpoint: Endpoint, download_endpoint: Endpoint | None = None,
+               is_download: Callable[[RestRoute], bool] = lambda rest: False) -> list[RpcRoute]:
     routes: list[RpcRoute] = []
     for rest in table:
         if rest.streaming == "unary":
             routes.append(RpcRoute(rest, call_unary, routes))
+        elif download_endpoint is not None and is_download(rest):
+            routes.append(RpcRoute(rest, download_endpoint, routes))
         elif rest.streaming == "server":
             routes.append(RpcRoute(rest, call_server_stream, routes))
         elif is_upload(rest):

@@ -17,7 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from finetune.trainer.v1 import run_pb2, trainer_service_pb2, trainer_service_pb2_grpc
 from services.common.errors import FailedPrecondition, InvalidArgument
 from services.common.ids import clamp_page_size, next_page_token, page_offset, parse_name
-from services.trainer import history
+from services.trainer import downloads, history
 from services.trainer.config import TrainingConfig
 from services.trainer.events import Event, EventLog
 from services.trainer.store import COMPLETED, RunRow, TrainerStore
@@ -165,6 +165,25 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
         async for piece in iterate_in_thread(lambda: stream_generate(str(source), request.prompt, max_new, request.temperature)):
             yield trainer_service_pb2.GenerateResponse(text=piece)
         yield trainer_service_pb2.GenerateResponse(done=True)
+
+    async def ListRunArtifacts(self, request, context):
+        row = await self.store.get_run(parse_name(request.parent, "runs"))
+        files = await asyncio.to_thread(downloads.list_files, Path(row.run_dir) / "artifacts")
+        return trainer_service_pb2.ListRunArtifactsResponse(artifacts=[artifact_proto(row.id, f) for f in files])
+
+    async def ReadRunArtifact(self, request, context):
+        run_name, sep, rel = request.name.partition("/artifacts/")
+        row = await self.store.get_run(parse_name(run_name, "runs"))
+        if not sep:
+            raise InvalidArgument(f"name must be runs/{{run_id}}/artifacts/{{path}}, got {request.name!r}",
+                                  reason="INVALID_ARTIFACT_PATH", metadata={"field": "name"})
+        path = downloads.resolve(Path(row.run_dir) / "artifacts", rel)
+        stat = path.stat()
+        yield trainer_service_pb2.ReadRunArtifactResponse(artifact=artifact_proto(row.id, downloads.ArtifactFile(
+            rel, stat.st_size, stat.st_mtime, downloads.media_type(path.name))))
+        with open(path, "rb") as f:  # a chunk at a time, each read in a thread: a large model never sits in memory
+            while chunk := await asyncio.to_thread(f.read, downloads.CHUNK_BYTES):
+                yield trainer_service_pb2.ReadRunArtifactResponse(chunk=chunk)
 
     async def DiagnoseRun(self, request, context):
         run_id = parse_name(request.name, "runs")
@@ -332,6 +351,11 @@ def metrics_proto(run_id: str, last_seq: int, folded: history.RunHistory, conver
         out.latest_resources.CopyFrom(fill(run_pb2.ResourceSample, folded.latest_resources))
     out.notices.extend(convert(e) for e in folded.notices)
     return out
+
+
+def artifact_proto(run_id: str, f: downloads.ArtifactFile) -> trainer_service_pb2.Artifact:
+    return trainer_service_pb2.Artifact(name=f"runs/{run_id}/artifacts/{f.path}", path=f.path, size_bytes=f.size_bytes,
+                                        update_time=timestamp(f.update_time), media_type=f.media_type)
 
 
 def loss_point(point: dict) -> run_pb2.LossPoint:

@@ -209,6 +209,17 @@ async def test_a_run_streams_every_event_once_to_each_subscriber_and_answers_the
     listed = await stub.ListRuns(pb.ListRunsRequest(job_id="job-7"))
     assert [r.name for r in listed.runs] == ["runs/first"]
 
+    listed_files = (await stub.ListRunArtifacts(pb.ListRunArtifactsRequest(parent=run.name))).artifacts
+    by_path = {a.path: a for a in listed_files}
+    assert {"metrics.json", "adapter/adapter_config.json", "train.log"} <= set(by_path)
+    assert by_path["metrics.json"].name == "runs/first/artifacts/metrics.json" and by_path["metrics.json"].media_type == "application/json"
+    parts = [r async for r in stub.ReadRunArtifact(pb.ReadRunArtifactRequest(name="runs/first/artifacts/metrics.json"))]
+    assert parts[0].artifact.size_bytes == by_path["metrics.json"].size_bytes
+    assert b"".join(p.chunk for p in parts[1:]) == Path(done.output_dir, "metrics.json").read_bytes()
+    for bad, code in (("runs/first/artifacts/../run.json", grpc.StatusCode.INVALID_ARGUMENT),
+                      ("runs/first/artifacts/nothing.txt", grpc.StatusCode.NOT_FOUND)):
+        assert (await rpc_error(anext(aiter(stub.ReadRunArtifact(pb.ReadRunArtifactRequest(name=bad))))))[0] == code
+
     pieces = [r async for r in stub.Generate(pb.GenerateRequest(name=run.name, prompt="alpha bravo", max_new_tokens=5))]
     assert pieces[-1].done and len("".join(p.text for p in pieces)) > 0
     diagnosis = await stub.DiagnoseRun(pb.DiagnoseRunRequest(name=run.name))

@@ -24,9 +24,10 @@ _sym_db = _symbol_database.Default()
 
 from finetune.trainer.v1 import run_pb2 as finetune_dot_trainer_dot_v1_dot_run__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)finetune/trainer/v1/trainer_service.proto\x12\x13\x66inetune.trainer.v1\x1a\x1d\x66inetune/trainer/v1/run.proto\x1a\x1cgoogle/api/annotations.proto\"0\n\x0fTrainingExample\x12\r\n\x05input\x18\x01 \x01(\t\x12\x0e\n\x06output\x18\x02 \x01(\t\"\xc2\x01\n\x10\x43reateRunRequest\x12%\n\x03run\x18\x01 \x01(\x0b\x32\x18.finetune.trainer.v1.Run\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\x38\n\ntrain_rows\x18\x03 \x03(\x0b\x32$.finetune.trainer.v1.TrainingExample\x12=\n\x0fvalidation_rows\x18\x04 \x03(\x0b\x32$.finetune.trainer.v1.TrainingExample\"\x1d\n\rGetRunRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"H\n\x0fListRunsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06job_id\x18\x03 \x01(\t\"g\n\x10ListRunsResponse\x12&\n\x04runs\x18\x01 \x03(\x0b\x32\x18.finetune.trainer.v1.Run\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\">\n\x16StreamRunEventsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\"\x1f\n\x0fPauseRunRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\" \n\x10ResumeRunRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\" \n\x10\x43\x61ncelRunRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"=\n\x16SetLearningRateRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rlearning_rate\x18\x02 \x01(\x01\"%\n\x15SaveCheckpointRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"#\n\x13StopRunEarlyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"(\n\x19GetTrainingSummaryRequest\x12\x0b\n\x03run\x18\x01 \x01(\t\"*\n\x18GetTrainingStatusRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"4\n\x15GetLossHistoryRequest\x12\x0b\n\x03run\x18\x01 \x01(\t\x12\x0e\n\x06last_n\x18\x02 \x01(\x05\"J\n\x0bLossHistory\x12\x0b\n\x03run\x18\x01 \x01(\t\x12.\n\x06losses\x18\x02 \x03(\x0b\x32\x1e.finetune.trainer.v1.LossPoint\"9\n\x14GetRunMetricsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0bmax_notices\x18\x02 \x01(\x05\"\xc4\x02\n\nRunMetrics\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rlast_sequence\x18\x02 \x01(\x03\x12.\n\x05steps\x18\x03 \x01(\x0b\x32\x1f.finetune.trainer.v1.StepSeries\x12:\n\x0b\x65valuations\x18\x04 \x01(\x0b\x32%.finetune.trainer.v1.EvaluationSeries\x12\x36\n\tresources\x18\x05 \x01(\x0b\x32#.finetune.trainer.v1.ResourceSeries\x12=\n\x10latest_resources\x18\x06 \x01(\x0b\x32#.finetune.trainer.v1.ResourceSample\x12.\n\x07notices\x18\x07 \x03(\x0b\x32\x1d.finetune.trainer.v1.RunEvent\"\xb0\x01\n\nStepSeries\x12\r\n\x05steps\x18\x01 \x03(\x03\x12\r\n\x05times\x18\x02 \x03(\x01\x12\x17\n\x0f\x65lapsed_seconds\x18\x03 \x03(\x01\x12\x0e\n\x06\x65pochs\x18\x04 \x03(\x01\x12\x14\n\x0ctrain_losses\x18\x05 \x03(\x01\x12\x16\n\x0elearning_rates\x18\x06 \x03(\x01\x12\x12\n\ngrad_norms\x18\x07 \x03(\x01\x12\x19\n\x11tokens_per_second\x18\x08 \x03(\x01\"a\n\x10\x45valuationSeries\x12\r\n\x05steps\x18\x01 \x03(\x03\x12\r\n\x05times\x18\x02 \x03(\x01\x12\x19\n\x11validation_losses\x18\x03 \x03(\x01\x12\x14\n\x0cperplexities\x18\x04 \x03(\x01\"\xa8\x01\n\x0eResourceSeries\x12\r\n\x05times\x18\x01 \x03(\x01\x12\x14\n\x0c\x63pu_percents\x18\x02 \x03(\x01\x12\x17\n\x0fmemory_percents\x18\x03 \x03(\x01\x12\x19\n\x11process_rss_bytes\x18\x04 \x03(\x01\x12 \n\x18gpu_utilization_percents\x18\x05 \x03(\x01\x12\x1b\n\x13gpu_memory_percents\x18\x06 \x03(\x01\")\n\x1aGetCurrentResourcesRequest\x12\x0b\n\x03run\x18\x01 \x01(\t\"\\\n\x0fGenerateRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x01(\t\x12\x16\n\x0emax_new_tokens\x18\x03 \x01(\x05\x12\x13\n\x0btemperature\x18\x04 \x01(\x01\".\n\x10GenerateResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x08\"\"\n\x12\x44iagnoseRunRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"Y\n\tDiagnosis\x12\x0b\n\x03run\x18\x01 \x01(\t\x12\x0f\n\x07summary\x18\x02 \x01(\t\x12.\n\x08\x66indings\x18\x03 \x03(\x0b\x32\x1c.finetune.trainer.v1.Finding\"\x14\n\x12GetCapacityRequest\"O\n\x08\x43\x61pacity\x12\x13\n\x0b\x61\x63tive_runs\x18\x01 \x01(\x05\x12\x1b\n\x13max_concurrent_runs\x18\x02 \x01(\x05\x12\x11\n\tgpu_count\x18\x03 \x01(\x05\x32\xa3\x12\n\x0eTrainerService\x12\x63\n\tCreateRun\x12%.finetune.trainer.v1.CreateRunRequest\x1a\x18.finetune.trainer.v1.Run\"\x15\x82\xd3\xe4\x93\x02\x0f\"\x08/v1/runs:\x03run\x12\x61\n\x06GetRun\x12\".finetune.trainer.v1.GetRunRequest\x1a\x18.finetune.trainer.v1.Run\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/{name=runs/*}\x12i\n\x08ListRuns\x12$.finetune.trainer.v1.ListRunsRequest\x1a%.finetune.trainer.v1.ListRunsResponse\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/v1/runs\x12\x81\x01\n\x0fStreamRunEvents\x12+.finetune.trainer.v1.StreamRunEventsRequest\x1a\x1d.finetune.trainer.v1.RunEvent\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/{name=runs/*}/events0\x01\x12n\n\x08PauseRun\x12$.finetune.trainer.v1.PauseRunRequest\x1a\x18.finetune.trainer.v1.Run\"\"\x82\xd3\xe4\x93\x02\x1c\"\x17/v1/{name=runs/*}:pause:\x01*\x12q\n\tResumeRun\x12%.finetune.trainer.v1.ResumeRunRequest\x1a\x18.finetune.trainer.v1.Run\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/{name=runs/*}:resume:\x01*\x12q\n\tCancelRun\x12%.finetune.trainer.v1.CancelRunRequest\x1a\x18.finetune.trainer.v1.Run\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/{name=runs/*}:cancel:\x01*\x12\x86\x01\n\x0fSetLearningRate\x12+.finetune.trainer.v1.SetLearningRateRequest\x1a\x18.finetune.trainer.v1.Run\",\x82\xd3\xe4\x93\x02&\"!/v1/{name=runs/*}:setLearningRate:\x01*\x12\x83\x01\n\x0eSaveCheckpoint\x12*.finetune.trainer.v1.SaveCheckpointRequest\x1a\x18.finetune.trainer.v1.Run\"+\x82\xd3\xe4\x93\x02%\" /v1/{name=runs/*}:saveCheckpoint:\x01*\x12z\n\x0cStopRunEarly\x12(.finetune.trainer.v1.StopRunEarlyRequest\x1a\x18.finetune.trainer.v1.Run\"&\x82\xd3\xe4\x93\x02 \"\x1b/v1/{name=runs/*}:stopEarly:\x01*\x12\x9d\x01\n\x12GetTrainingSummary\x12..finetune.trainer.v1.GetTrainingSummaryRequest\x1a$.finetune.trainer.v1.TrainingSummary\"1\x82\xd3\xe4\x93\x02+\x12\x10/v1/runs:summaryZ\x17\x12\x15/api/training/summary\x12\xa2\x01\n\x11GetTrainingStatus\x12-.finetune.trainer.v1.GetTrainingStatusRequest\x1a$.finetune.trainer.v1.TrainingSummary\"8\x82\xd3\xe4\x93\x02\x32\x12\x0f/v1/runs:statusZ\x1f\x12\x1d/api/training/status/{job_id}\x12\x97\x01\n\x0eGetLossHistory\x12*.finetune.trainer.v1.GetLossHistoryRequest\x1a .finetune.trainer.v1.LossHistory\"7\x82\xd3\xe4\x93\x02\x31\x12\x17/v1/{run=runs/*}/lossesZ\x16\x12\x14/api/training/losses\x12~\n\rGetRunMetrics\x12).finetune.trainer.v1.GetRunMetricsRequest\x1a\x1f.finetune.trainer.v1.RunMetrics\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=runs/*/metrics}\x12\xad\x01\n\x13GetCurrentResources\x12/.finetune.trainer.v1.GetCurrentResourcesRequest\x1a#.finetune.trainer.v1.ResourceSample\"@\x82\xd3\xe4\x93\x02:\x12\x15/v1/resources:currentZ!\x12\x1f/api/training/resources/current\x12\x80\x01\n\x08Generate\x12$.finetune.trainer.v1.GenerateRequest\x1a%.finetune.trainer.v1.GenerateResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/{name=runs/*}:generate:\x01*0\x01\x12z\n\x0b\x44iagnoseRun\x12\'.finetune.trainer.v1.DiagnoseRunRequest\x1a\x1e.finetune.trainer.v1.Diagnosis\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/{name=runs/*}:diagnose\x12k\n\x0bGetCapacity\x12\'.finetune.trainer.v1.GetCapacityRequest\x1a\x1d.finetune.trainer.v1.Capacity\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/capacityb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)finetune/trainer/v1/trainer_service.proto\x12\x13\x66inetune.trainer.v1\x1a\x1d\x66inetune/trainer/v1/run.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"0\n\x0fTrainingExample\x12\r\n\x05input\x18\x01 \x01(\t\x12\x0e\n\x06output\x18\x02 \x01(\t\"\xc2\x01\n\x10\x43reateRunRequest\x12%\n\x03run\x18\x01 \x01(\x0b\x32\x18.finetune.trainer.v1.Run\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\x38\n\ntrain_rows\x18\x03 \x03(\x0b\x32$.finetune.trainer.v1.TrainingExample\x12=\n\x0fvalidation_rows\x18\x04 \x03(\x0b\x32$.finetune.trainer.v1.TrainingExample\"\x1d\n\rGetRunRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"H\n\x0fListRunsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06job_id\x18\x03 \x01(\t\"g\n\x10ListRunsResponse\x12&\n\x04runs\x18\x01 \x03(\x0b\x32\x18.finetune.trainer.v1.Run\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\">\n\x16StreamRunEventsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\"\x1f\n\x0fPauseRunRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\" \n\x10ResumeRunRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\" \n\x10\x43\x61ncelRunRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"=\n\x16SetLearningRateRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rlearning_rate\x18\x02 \x01(\x01\"%\n\x15SaveCheckpointRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"#\n\x13StopRunEarlyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"(\n\x19GetTrainingSummaryRequest\x12\x0b\n\x03run\x18\x01 \x01(\t\"*\n\x18GetTrainingStatusRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"4\n\x15GetLossHistoryRequest\x12\x0b\n\x03run\x18\x01 \x01(\t\x12\x0e\n\x06last_n\x18\x02 \x01(\x05\"J\n\x0bLossHistory\x12\x0b\n\x03run\x18\x01 \x01(\t\x12.\n\x06losses\x18\x02 \x03(\x0b\x32\x1e.finetune.trainer.v1.LossPoint\"9\n\x14GetRunMetricsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0bmax_notices\x18\x02 \x01(\x05\"\xc4\x02\n\nRunMetrics\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rlast_sequence\x18\x02 \x01(\x03\x12.\n\x05steps\x18\x03 \x01(\x0b\x32\x1f.finetune.trainer.v1.StepSeries\x12:\n\x0b\x65valuations\x18\x04 \x01(\x0b\x32%.finetune.trainer.v1.EvaluationSeries\x12\x36\n\tresources\x18\x05 \x01(\x0b\x32#.finetune.trainer.v1.ResourceSeries\x12=\n\x10latest_resources\x18\x06 \x01(\x0b\x32#.finetune.trainer.v1.ResourceSample\x12.\n\x07notices\x18\x07 \x03(\x0b\x32\x1d.finetune.trainer.v1.RunEvent\"\xb0\x01\n\nStepSeries\x12\r\n\x05steps\x18\x01 \x03(\x03\x12\r\n\x05times\x18\x02 \x03(\x01\x12\x17\n\x0f\x65lapsed_seconds\x18\x03 \x03(\x01\x12\x0e\n\x06\x65pochs\x18\x04 \x03(\x01\x12\x14\n\x0ctrain_losses\x18\x05 \x03(\x01\x12\x16\n\x0elearning_rates\x18\x06 \x03(\x01\x12\x12\n\ngrad_norms\x18\x07 \x03(\x01\x12\x19\n\x11tokens_per_second\x18\x08 \x03(\x01\"a\n\x10\x45valuationSeries\x12\r\n\x05steps\x18\x01 \x03(\x03\x12\r\n\x05times\x18\x02 \x03(\x01\x12\x19\n\x11validation_losses\x18\x03 \x03(\x01\x12\x14\n\x0cperplexities\x18\x04 \x03(\x01\"\xa8\x01\n\x0eResourceSeries\x12\r\n\x05times\x18\x01 \x03(\x01\x12\x14\n\x0c\x63pu_percents\x18\x02 \x03(\x01\x12\x17\n\x0fmemory_percents\x18\x03 \x03(\x01\x12\x19\n\x11process_rss_bytes\x18\x04 \x03(\x01\x12 \n\x18gpu_utilization_percents\x18\x05 \x03(\x01\x12\x1b\n\x13gpu_memory_percents\x18\x06 \x03(\x01\")\n\x1aGetCurrentResourcesRequest\x12\x0b\n\x03run\x18\x01 \x01(\t\"\\\n\x0fGenerateRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x01(\t\x12\x16\n\x0emax_new_tokens\x18\x03 \x01(\x05\x12\x13\n\x0btemperature\x18\x04 \x01(\x01\".\n\x10GenerateResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x08\")\n\x17ListRunArtifactsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\"L\n\x18ListRunArtifactsResponse\x12\x30\n\tartifacts\x18\x01 \x03(\x0b\x32\x1d.finetune.trainer.v1.Artifact\"\x7f\n\x08\x41rtifact\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x12\n\nsize_bytes\x18\x03 \x01(\x03\x12/\n\x0bupdate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nmedia_type\x18\x05 \x01(\t\"&\n\x16ReadRunArtifactRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"h\n\x17ReadRunArtifactResponse\x12\x31\n\x08\x61rtifact\x18\x01 \x01(\x0b\x32\x1d.finetune.trainer.v1.ArtifactH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\t\n\x07\x63ontent\"\"\n\x12\x44iagnoseRunRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"Y\n\tDiagnosis\x12\x0b\n\x03run\x18\x01 \x01(\t\x12\x0f\n\x07summary\x18\x02 \x01(\t\x12.\n\x08\x66indings\x18\x03 \x03(\x0b\x32\x1c.finetune.trainer.v1.Finding\"\x14\n\x12GetCapacityRequest\"O\n\x08\x43\x61pacity\x12\x13\n\x0b\x61\x63tive_runs\x18\x01 \x01(\x05\x12\x1b\n\x13max_concurrent_runs\x18\x02 \x01(\x05\x12\x11\n\tgpu_count\x18\x03 \x01(\x05\x32\xde\x14\n\x0eTrainerService\x12\x63\n\tCreateRun\x12%.finetune.trainer.v1.CreateRunRequest\x1a\x18.finetune.trainer.v1.Run\"\x15\x82\xd3\xe4\x93\x02\x0f\"\x08/v1/runs:\x03run\x12\x61\n\x06GetRun\x12\".finetune.trainer.v1.GetRunRequest\x1a\x18.finetune.trainer.v1.Run\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/{name=runs/*}\x12i\n\x08ListRuns\x12$.finetune.trainer.v1.ListRunsRequest\x1a%.finetune.trainer.v1.ListRunsResponse\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/v1/runs\x12\x81\x01\n\x0fStreamRunEvents\x12+.finetune.trainer.v1.StreamRunEventsRequest\x1a\x1d.finetune.trainer.v1.RunEvent\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/{name=runs/*}/events0\x01\x12n\n\x08PauseRun\x12$.finetune.trainer.v1.PauseRunRequest\x1a\x18.finetune.trainer.v1.Run\"\"\x82\xd3\xe4\x93\x02\x1c\"\x17/v1/{name=runs/*}:pause:\x01*\x12q\n\tResumeRun\x12%.finetune.trainer.v1.ResumeRunRequest\x1a\x18.finetune.trainer.v1.Run\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/{name=runs/*}:resume:\x01*\x12q\n\tCancelRun\x12%.finetune.trainer.v1.CancelRunRequest\x1a\x18.finetune.trainer.v1.Run\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/{name=runs/*}:cancel:\x01*\x12\x86\x01\n\x0fSetLearningRate\x12+.finetune.trainer.v1.SetLearningRateRequest\x1a\x18.finetune.trainer.v1.Run\",\x82\xd3\xe4\x93\x02&\"!/v1/{name=runs/*}:setLearningRate:\x01*\x12\x83\x01\n\x0eSaveCheckpoint\x12*.finetune.trainer.v1.SaveCheckpointRequest\x1a\x18.finetune.trainer.v1.Run\"+\x82\xd3\xe4\x93\x02%\" /v1/{name=runs/*}:saveCheckpoint:\x01*\x12z\n\x0cStopRunEarly\x12(.finetune.trainer.v1.StopRunEarlyRequest\x1a\x18.finetune.trainer.v1.Run\"&\x82\xd3\xe4\x93\x02 \"\x1b/v1/{name=runs/*}:stopEarly:\x01*\x12\x9d\x01\n\x12GetTrainingSummary\x12..finetune.trainer.v1.GetTrainingSummaryRequest\x1a$.finetune.trainer.v1.TrainingSummary\"1\x82\xd3\xe4\x93\x02+\x12\x10/v1/runs:summaryZ\x17\x12\x15/api/training/summary\x12\xa2\x01\n\x11GetTrainingStatus\x12-.finetune.trainer.v1.GetTrainingStatusRequest\x1a$.finetune.trainer.v1.TrainingSummary\"8\x82\xd3\xe4\x93\x02\x32\x12\x0f/v1/runs:statusZ\x1f\x12\x1d/api/training/status/{job_id}\x12\x97\x01\n\x0eGetLossHistory\x12*.finetune.trainer.v1.GetLossHistoryRequest\x1a .finetune.trainer.v1.LossHistory\"7\x82\xd3\xe4\x93\x02\x31\x12\x17/v1/{run=runs/*}/lossesZ\x16\x12\x14/api/training/losses\x12~\n\rGetRunMetrics\x12).finetune.trainer.v1.GetRunMetricsRequest\x1a\x1f.finetune.trainer.v1.RunMetrics\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=runs/*/metrics}\x12\xad\x01\n\x13GetCurrentResources\x12/.finetune.trainer.v1.GetCurrentResourcesRequest\x1a#.finetune.trainer.v1.ResourceSample\"@\x82\xd3\xe4\x93\x02:\x12\x15/v1/resources:currentZ!\x12\x1f/api/training/resources/current\x12\x80\x01\n\x08Generate\x12$.finetune.trainer.v1.GenerateRequest\x1a%.finetune.trainer.v1.GenerateResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/{name=runs/*}:generate:\x01*0\x01\x12\x96\x01\n\x10ListRunArtifacts\x12,.finetune.trainer.v1.ListRunArtifactsRequest\x1a-.finetune.trainer.v1.ListRunArtifactsResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/{parent=runs/*}/artifacts\x12\x9f\x01\n\x0fReadRunArtifact\x12+.finetune.trainer.v1.ReadRunArtifactRequest\x1a,.finetune.trainer.v1.ReadRunArtifactResponse\"/\x82\xd3\xe4\x93\x02)\x12\'/v1/{name=runs/*/artifacts/**}:download0\x01\x12z\n\x0b\x44iagnoseRun\x12\'.finetune.trainer.v1.DiagnoseRunRequest\x1a\x1e.finetune.trainer.v1.Diagnosis\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/{name=runs/*}:diagnose\x12k\n\x0bGetCapacity\x12\'.finetune.trainer.v1.GetCapacityRequest\x1a\x1d.finetune.trainer.v1.Capacity\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/capacityb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -65,66 +66,80 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TRAINERSERVICE'].methods_by_name['GetCurrentResources']._serialized_options = b'\202\323\344\223\002:\022\025/v1/resources:currentZ!\022\037/api/training/resources/current'
   _globals['_TRAINERSERVICE'].methods_by_name['Generate']._loaded_options = None
   _globals['_TRAINERSERVICE'].methods_by_name['Generate']._serialized_options = b'\202\323\344\223\002\037\"\032/v1/{name=runs/*}:generate:\001*'
+  _globals['_TRAINERSERVICE'].methods_by_name['ListRunArtifacts']._loaded_options = None
+  _globals['_TRAINERSERVICE'].methods_by_name['ListRunArtifacts']._serialized_options = b'\202\323\344\223\002\037\022\035/v1/{parent=runs/*}/artifacts'
+  _globals['_TRAINERSERVICE'].methods_by_name['ReadRunArtifact']._loaded_options = None
+  _globals['_TRAINERSERVICE'].methods_by_name['ReadRunArtifact']._serialized_options = b'\202\323\344\223\002)\022\'/v1/{name=runs/*/artifacts/**}:download'
   _globals['_TRAINERSERVICE'].methods_by_name['DiagnoseRun']._loaded_options = None
   _globals['_TRAINERSERVICE'].methods_by_name['DiagnoseRun']._serialized_options = b'\202\323\344\223\002\034\022\032/v1/{name=runs/*}:diagnose'
   _globals['_TRAINERSERVICE'].methods_by_name['GetCapacity']._loaded_options = None
   _globals['_TRAINERSERVICE'].methods_by_name['GetCapacity']._serialized_options = b'\202\323\344\223\002\016\022\014/v1/capacity'
-  _globals['_TRAININGEXAMPLE']._serialized_start=127
-  _globals['_TRAININGEXAMPLE']._serialized_end=175
-  _globals['_CREATERUNREQUEST']._serialized_start=178
-  _globals['_CREATERUNREQUEST']._serialized_end=372
-  _globals['_GETRUNREQUEST']._serialized_start=374
-  _globals['_GETRUNREQUEST']._serialized_end=403
-  _globals['_LISTRUNSREQUEST']._serialized_start=405
-  _globals['_LISTRUNSREQUEST']._serialized_end=477
-  _globals['_LISTRUNSRESPONSE']._serialized_start=479
-  _globals['_LISTRUNSRESPONSE']._serialized_end=582
-  _globals['_STREAMRUNEVENTSREQUEST']._serialized_start=584
-  _globals['_STREAMRUNEVENTSREQUEST']._serialized_end=646
-  _globals['_PAUSERUNREQUEST']._serialized_start=648
-  _globals['_PAUSERUNREQUEST']._serialized_end=679
-  _globals['_RESUMERUNREQUEST']._serialized_start=681
-  _globals['_RESUMERUNREQUEST']._serialized_end=713
-  _globals['_CANCELRUNREQUEST']._serialized_start=715
-  _globals['_CANCELRUNREQUEST']._serialized_end=747
-  _globals['_SETLEARNINGRATEREQUEST']._serialized_start=749
-  _globals['_SETLEARNINGRATEREQUEST']._serialized_end=810
-  _globals['_SAVECHECKPOINTREQUEST']._serialized_start=812
-  _globals['_SAVECHECKPOINTREQUEST']._serialized_end=849
-  _globals['_STOPRUNEARLYREQUEST']._serialized_start=851
-  _globals['_STOPRUNEARLYREQUEST']._serialized_end=886
-  _globals['_GETTRAININGSUMMARYREQUEST']._serialized_start=888
-  _globals['_GETTRAININGSUMMARYREQUEST']._serialized_end=928
-  _globals['_GETTRAININGSTATUSREQUEST']._serialized_start=930
-  _globals['_GETTRAININGSTATUSREQUEST']._serialized_end=972
-  _globals['_GETLOSSHISTORYREQUEST']._serialized_start=974
-  _globals['_GETLOSSHISTORYREQUEST']._serialized_end=1026
-  _globals['_LOSSHISTORY']._serialized_start=1028
-  _globals['_LOSSHISTORY']._serialized_end=1102
-  _globals['_GETRUNMETRICSREQUEST']._serialized_start=1104
-  _globals['_GETRUNMETRICSREQUEST']._serialized_end=1161
-  _globals['_RUNMETRICS']._serialized_start=1164
-  _globals['_RUNMETRICS']._serialized_end=1488
-  _globals['_STEPSERIES']._serialized_start=1491
-  _globals['_STEPSERIES']._serialized_end=1667
-  _globals['_EVALUATIONSERIES']._serialized_start=1669
-  _globals['_EVALUATIONSERIES']._serialized_end=1766
-  _globals['_RESOURCESERIES']._serialized_start=1769
-  _globals['_RESOURCESERIES']._serialized_end=1937
-  _globals['_GETCURRENTRESOURCESREQUEST']._serialized_start=1939
-  _globals['_GETCURRENTRESOURCESREQUEST']._serialized_end=1980
-  _globals['_GENERATEREQUEST']._serialized_start=1982
-  _globals['_GENERATEREQUEST']._serialized_end=2074
-  _globals['_GENERATERESPONSE']._serialized_start=2076
-  _globals['_GENERATERESPONSE']._serialized_end=2122
-  _globals['_DIAGNOSERUNREQUEST']._serialized_start=2124
-  _globals['_DIAGNOSERUNREQUEST']._serialized_end=2158
-  _globals['_DIAGNOSIS']._serialized_start=2160
-  _globals['_DIAGNOSIS']._serialized_end=2249
-  _globals['_GETCAPACITYREQUEST']._serialized_start=2251
-  _globals['_GETCAPACITYREQUEST']._serialized_end=2271
-  _globals['_CAPACITY']._serialized_start=2273
-  _globals['_CAPACITY']._serialized_end=2352
-  _globals['_TRAINERSERVICE']._serialized_start=2355
-  _globals['_TRAINERSERVICE']._serialized_end=4694
+  _globals['_TRAININGEXAMPLE']._serialized_start=160
+  _globals['_TRAININGEXAMPLE']._serialized_end=208
+  _globals['_CREATERUNREQUEST']._serialized_start=211
+  _globals['_CREATERUNREQUEST']._serialized_end=405
+  _globals['_GETRUNREQUEST']._serialized_start=407
+  _globals['_GETRUNREQUEST']._serialized_end=436
+  _globals['_LISTRUNSREQUEST']._serialized_start=438
+  _globals['_LISTRUNSREQUEST']._serialized_end=510
+  _globals['_LISTRUNSRESPONSE']._serialized_start=512
+  _globals['_LISTRUNSRESPONSE']._serialized_end=615
+  _globals['_STREAMRUNEVENTSREQUEST']._serialized_start=617
+  _globals['_STREAMRUNEVENTSREQUEST']._serialized_end=679
+  _globals['_PAUSERUNREQUEST']._serialized_start=681
+  _globals['_PAUSERUNREQUEST']._serialized_end=712
+  _globals['_RESUMERUNREQUEST']._serialized_start=714
+  _globals['_RESUMERUNREQUEST']._serialized_end=746
+  _globals['_CANCELRUNREQUEST']._serialized_start=748
+  _globals['_CANCELRUNREQUEST']._serialized_end=780
+  _globals['_SETLEARNINGRATEREQUEST']._serialized_start=782
+  _globals['_SETLEARNINGRATEREQUEST']._serialized_end=843
+  _globals['_SAVECHECKPOINTREQUEST']._serialized_start=845
+  _globals['_SAVECHECKPOINTREQUEST']._serialized_end=882
+  _globals['_STOPRUNEARLYREQUEST']._serialized_start=884
+  _globals['_STOPRUNEARLYREQUEST']._serialized_end=919
+  _globals['_GETTRAININGSUMMARYREQUEST']._serialized_start=921
+  _globals['_GETTRAININGSUMMARYREQUEST']._serialized_end=961
+  _globals['_GETTRAININGSTATUSREQUEST']._serialized_start=963
+  _globals['_GETTRAININGSTATUSREQUEST']._serialized_end=1005
+  _globals['_GETLOSSHISTORYREQUEST']._serialized_start=1007
+  _globals['_GETLOSSHISTORYREQUEST']._serialized_end=1059
+  _globals['_LOSSHISTORY']._serialized_start=1061
+  _globals['_LOSSHISTORY']._serialized_end=1135
+  _globals['_GETRUNMETRICSREQUEST']._serialized_start=1137
+  _globals['_GETRUNMETRICSREQUEST']._serialized_end=1194
+  _globals['_RUNMETRICS']._serialized_start=1197
+  _globals['_RUNMETRICS']._serialized_end=1521
+  _globals['_STEPSERIES']._serialized_start=1524
+  _globals['_STEPSERIES']._serialized_end=1700
+  _globals['_EVALUATIONSERIES']._serialized_start=1702
+  _globals['_EVALUATIONSERIES']._serialized_end=1799
+  _globals['_RESOURCESERIES']._serialized_start=1802
+  _globals['_RESOURCESERIES']._serialized_end=1970
+  _globals['_GETCURRENTRESOURCESREQUEST']._serialized_start=1972
+  _globals['_GETCURRENTRESOURCESREQUEST']._serialized_end=2013
+  _globals['_GENERATEREQUEST']._serialized_start=2015
+  _globals['_GENERATEREQUEST']._serialized_end=2107
+  _globals['_GENERATERESPONSE']._serialized_start=2109
+  _globals['_GENERATERESPONSE']._serialized_end=2155
+  _globals['_LISTRUNARTIFACTSREQUEST']._serialized_start=2157
+  _globals['_LISTRUNARTIFACTSREQUEST']._serialized_end=2198
+  _globals['_LISTRUNARTIFACTSRESPONSE']._serialized_start=2200
+  _globals['_LISTRUNARTIFACTSRESPONSE']._serialized_end=2276
+  _globals['_ARTIFACT']._serialized_start=2278
+  _globals['_ARTIFACT']._serialized_end=2405
+  _globals['_READRUNARTIFACTREQUEST']._serialized_start=2407
+  _globals['_READRUNARTIFACTREQUEST']._serialized_end=2445
+  _globals['_READRUNARTIFACTRESPONSE']._serialized_start=2447
+  _globals['_READRUNARTIFACTRESPONSE']._serialized_end=2551
+  _globals['_DIAGNOSERUNREQUEST']._serialized_start=2553
+  _globals['_DIAGNOSERUNREQUEST']._serialized_end=2587
+  _globals['_DIAGNOSIS']._serialized_start=2589
+  _globals['_DIAGNOSIS']._serialized_end=2678
+  _globals['_GETCAPACITYREQUEST']._serialized_start=2680
+  _globals['_GETCAPACITYREQUEST']._serialized_end=2700
+  _globals['_CAPACITY']._serialized_start=2702
+  _globals['_CAPACITY']._serialized_end=2781
+  _globals['_TRAINERSERVICE']._serialized_start=2784
+  _globals['_TRAINERSERVICE']._serialized_end=5438
 # @@protoc_insertion_point(module_scope)

@@ -117,6 +117,16 @@ class TrainerServiceStub:
                 request_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GenerateRequest.SerializeToString,
                 response_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GenerateResponse.FromString,
                 _registered_method=True)
+        self.ListRunArtifacts = channel.unary_unary(
+                '/finetune.trainer.v1.TrainerService/ListRunArtifacts',
+                request_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.ListRunArtifactsRequest.SerializeToString,
+                response_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.ListRunArtifactsResponse.FromString,
+                _registered_method=True)
+        self.ReadRunArtifact = channel.unary_stream(
+                '/finetune.trainer.v1.TrainerService/ReadRunArtifact',
+                request_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.ReadRunArtifactRequest.SerializeToString,
+                response_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.ReadRunArtifactResponse.FromString,
+                _registered_method=True)
         self.DiagnoseRun = channel.unary_unary(
                 '/finetune.trainer.v1.TrainerService/DiagnoseRun',
                 request_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.DiagnoseRunRequest.SerializeToString,
@@ -270,6 +280,23 @@ class TrainerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRunArtifacts(self, request, context):
+        """Lists the files in a run's artifacts folder (adapter, merged model, metrics, log, loss curve), by
+        path. Returns NOT_FOUND if the run does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReadRunArtifact(self, request, context):
+        """Streams one artifact's bytes: the first message describes the file, the others carry its content.
+        Returns NOT_FOUND if the run or the file does not exist, INVALID_ARGUMENT for a path that leaves
+        the artifacts folder.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DiagnoseRun(self, request, context):
         """Diagnoses a run's training from its recorded metrics (convergence, instability, gradients).
         Returns NOT_FOUND if the run does not exist.
@@ -368,6 +395,16 @@ def add_TrainerServiceServicer_to_server(servicer, server):
                     servicer.Generate,
                     request_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GenerateRequest.FromString,
                     response_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GenerateResponse.SerializeToString,
+            ),
+            'ListRunArtifacts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRunArtifacts,
+                    request_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.ListRunArtifactsRequest.FromString,
+                    response_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.ListRunArtifactsResponse.SerializeToString,
+            ),
+            'ReadRunArtifact': grpc.unary_stream_rpc_method_handler(
+                    servicer.ReadRunArtifact,
+                    request_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.ReadRunArtifactRequest.FromString,
+                    response_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.ReadRunArtifactResponse.SerializeToString,
             ),
             'DiagnoseRun': grpc.unary_unary_rpc_method_handler(
                     servicer.DiagnoseRun,
@@ -814,6 +851,60 @@ class TrainerService:
             '/finetune.trainer.v1.TrainerService/Generate',
             finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GenerateRequest.SerializeToString,
             finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GenerateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRunArtifacts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/finetune.trainer.v1.TrainerService/ListRunArtifacts',
+            finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.ListRunArtifactsRequest.SerializeToString,
+            finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.ListRunArtifactsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadRunArtifact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/finetune.trainer.v1.TrainerService/ReadRunArtifact',
+            finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.ReadRunArtifactRequest.SerializeToString,
+            finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.ReadRunArtifactResponse.FromString,
             options,
             channel_credentials,
             insecure,
