@@ -10,7 +10,8 @@ import time
 from services.common.errors import InvalidArgument
 
 _ALPHABET = string.ascii_lowercase + string.digits
-_ID_RE = re.compile(r"^[a-z][a-z0-9_-]{0,127}$")
+MAX_ID_CHARS = 128
+_ID_RE = re.compile(r"^[a-z][a-z0-9_-]{0,%d}$" % (MAX_ID_CHARS - 1))
 
 
 def new_id(prefix: str) -> str:
@@ -19,16 +20,19 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{int(time.time() * 1000)}_{rand}"
 
 
-def parse_name(name: str, collection: str) -> str:
-    """The id in `<collection>/{id}`; a bare id is accepted too. Raises InvalidArgument naming the form."""
+def parse_name(name: str, collection: str, field: str = "name") -> str:
+    """The id in `<collection>/{id}`; a bare id is accepted too. Raises InvalidArgument naming the form
+    and the request `field` it came from."""
     value = (name or "").strip()
     if value.startswith(collection + "/"):
         value = value[len(collection) + 1 :]
     if not _ID_RE.match(value):
+        what = f"{field} {name!r}" if len(name) <= 80 else f"{field} ({len(name)} characters, starting {name[:40]!r})"
         raise InvalidArgument(
-            f"{name!r} is not a valid resource name: expected '{collection}/{{id}}' with a lowercase id",
+            f"{what} is not a valid resource name: expected '{collection}/{{id}}' with a lowercase id "
+            f"(letters a-z, digits, '_' or '-', at most {MAX_ID_CHARS} characters)",
             reason="INVALID_NAME",
-            metadata={"name": name},
+            metadata={"field": field, "name": name[:200]},
         )
     return value
 
