@@ -4,8 +4,9 @@
 whose `problems` each say what to do, and `can_fine_tune` is exactly "no problems". It raises
 InvalidArgument only for an id that cannot name a model at all.
 
-Model references: a built-in id ("finetune-builtin/..."), a hub id ("org/name" or "name"), or a
-local model directory given as an absolute path (or starting with "./", "../", "~").
+Model references follow the one rule of `services.common.model_ids`: a built-in id
+("finetune-builtin/..."), a hub id ("org/name" or "name"), or a local model directory given as an
+absolute path under one of the configured model roots.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from services.catalog.records import (
     parameters_from_id,
 )
 from services.common.errors import InvalidArgument, NotFound, Unavailable
+from services.common.model_ids import parse_model_id
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +111,11 @@ def check_availability(
     lora_r: int = 16,
     device_memory_info: MachineMemory | None = None,
     dtype_bytes: float | None = None,
+    local_roots: tuple[Path, ...] = (),
 ) -> AvailabilityReport:
-    """Where `model_id` is and whether LoRA training of it fits here; `hub=None` means offline."""
-    kind, ref = resolve_model_ref(model_id)
+    """Where `model_id` is and whether LoRA training of it fits here; `hub=None` means offline. A local
+    directory is accepted only under `local_roots`."""
+    kind, ref = resolve_model_ref(model_id, local_roots)
     for name, value in (("batch_size", batch_size), ("seq_len", seq_len), ("lora_r", lora_r)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise InvalidArgument(
@@ -141,32 +145,12 @@ def check_availability(
     return report
 
 
-def resolve_model_ref(model_id: str) -> tuple[str, str]:
-    """("builtin" | "local_path" | "hub_id", reference); InvalidArgument for anything else."""
-    from huggingface_hub.errors import HFValidationError
-    from huggingface_hub.utils import validate_repo_id
-
-    if not isinstance(model_id, str) or not model_id.strip():
-        raise InvalidArgument(
-            "model id must not be empty: give a hub id like 'org/name' or a local model directory.",
-            reason="EMPTY_MODEL_ID",
-            metadata={"field": "model_id"},
-        )
-    model_id = model_id.strip()
-    if is_builtin(model_id):
-        return "builtin", model_id
-    if model_id.startswith(("/", "./", "../", "~")):
-        return "local_path", str(Path(model_id).expanduser())
-    try:
-        validate_repo_id(model_id)
-    except HFValidationError:
-        raise InvalidArgument(
-            f"'{model_id}' is not a valid model id: use 'org/name' (letters, digits, '-', '_', '.', "
-            "no '--' or '..', at most 96 characters) or an absolute path to a local model directory.",
-            reason="INVALID_MODEL_ID",
-            metadata={"model_id": model_id},
-        ) from None
-    return "hub_id", model_id
+def resolve_model_ref(model_id: str, local_roots: tuple[Path, ...] = ()) -> tuple[str, str]:
+    """("builtin" | "local_path" | "hub_id", reference); InvalidArgument naming `model_id` for anything else."""
+    ref = parse_model_id(model_id, field="model_id", local_roots=local_roots)
+    if ref.kind == "builtin" and not is_builtin(ref.id):
+        return "hub_id", ref.id  # not one of ours: the hub and the cache are asked, and say it does not exist
+    return ref.kind, str(ref.path) if ref.path else ref.id
 
 
 def _find_local(report: AvailabilityReport, kind: str, ref: str, data_dir, cache_dir) -> Path | None:

@@ -38,8 +38,10 @@ PROVIDERS: dict[str, str] = {
     "finetune-builtin": "Built-in",
 }
 
-# "8B", "1.1B", "135M" standing alone in a repo name: "Llama-3.1-8B-Instruct", "SmolLM2-135M".
-_SIZE_IN_NAME = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)([bBmMkK])(?![A-Za-z0-9])")
+# "8B", "1.1B", "135M" standing alone in a repo name: "Llama-3.1-8B-Instruct", "SmolLM2-135M". At most five
+# digits (and three decimals), and no more than MAX_PARAMETERS: a name is a guess, not a count to trust.
+_SIZE_IN_NAME = re.compile(r"(?<![\w.])(\d{1,5}(?:\.\d{1,3})?)([bBmMkK])(?![A-Za-z0-9])")
+MAX_PARAMETERS = 10**13  # 10T: above any model there is; also far inside the int64 the API carries
 _SIZE_TOKEN = re.compile(r"^\d+(?:\.\d+)?[bBmMkK]$")
 _SCALE = {"b": 1_000_000_000, "m": 1_000_000, "k": 1_000}
 
@@ -125,7 +127,8 @@ def parameters_from_id(model_id: str) -> int | None:
     match = _SIZE_IN_NAME.search(name)
     if not match:
         return None
-    return int(float(match.group(1)) * _SCALE[match.group(2).lower()])
+    count = int(float(match.group(1)) * _SCALE[match.group(2).lower()])
+    return count if 0 < count <= MAX_PARAMETERS else None
 
 
 def license_from_tags(tags: tuple[str, ...] | list[str]) -> str | None:

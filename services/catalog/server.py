@@ -16,6 +16,7 @@ from services.catalog.hub import HubClient
 from services.catalog.service import CatalogServicer
 from services.catalog.store import CollectionStore
 from services.common.db import create_engine
+from services.common.model_ids import model_roots
 from services.common.server import ServiceHost, create_host, run_service
 from services.common.settings import ServiceSettings
 
@@ -39,7 +40,7 @@ def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
         timeout_s=settings.get("hub_timeout_s", 3.0, float),
         cache_dir=cache_dir,
     )
-    servicer = CatalogServicer(store, hub, data_dir=settings.data_dir, cache_dir=cache_dir)
+    servicer = CatalogServicer(store, hub, data_dir=settings.data_dir, cache_dir=cache_dir, model_roots=model_roots(settings))
     host = create_host(settings, [(catalog_service_pb2_grpc.add_CatalogServiceServicer_to_server, servicer)], [SERVICE_NAME])
     host.on_start.append(store.prepare)
     if settings.get("build_builtin", True, bool):

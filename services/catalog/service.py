@@ -39,11 +39,13 @@ def _model_id_from_name(name: str) -> str:
 
 
 class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
-    def __init__(self, store: CollectionStore, hub: HubClient | None, *, data_dir: Path, cache_dir: Path | None):
+    def __init__(self, store: CollectionStore, hub: HubClient | None, *, data_dir: Path, cache_dir: Path | None,
+                 model_roots: tuple[Path, ...] = ()):
         self.store = store
         self.hub = hub
         self.data_dir = data_dir
         self.cache_dir = cache_dir
+        self.model_roots = model_roots  # where local model directories may be (services.common.model_ids)
 
     async def _collection(self) -> list[ModelRecord]:
         return [record_from_row(r) for r in await self.store.all()]
@@ -75,7 +77,7 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
         model_id = m.id.strip() or m.name.strip().removeprefix("models/")
         if not model_id:
             raise InvalidArgument("model.id is required, e.g. 'meta-llama/Llama-3.1-8B-Instruct'", reason="MISSING_MODEL_ID")
-        resolve_model_ref(model_id)  # raises InvalidArgument naming what is wrong with the id
+        resolve_model_ref(model_id, self.model_roots)  # raises InvalidArgument naming what is wrong with the id
         known = known_record(model_id)
         given = {
             "name": m.display_name.strip() or None,
@@ -87,7 +89,9 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
             record = known.replace(**{k: v for k, v in given.items() if v})
         else:
             record = make_record(model_id, source="collection", tags=tuple(m.tags), pipeline_tag=m.pipeline_tag or None, architecture=m.architecture or None, **given)
-        return row_to_proto(await self.store.add(record))
+        model = to_proto(record.replace(source="collection"))  # before storing: what cannot be answered is not kept
+        model.add_time.FromDatetime((await self.store.add(record)).add_time)
+        return model
 
     async def GetModel(self, request, context) -> model_pb2.Model:
         return row_to_proto(await self.store.get(_model_id_from_name(request.name)))
@@ -125,6 +129,7 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
             seq_len=request.seq_len or 512,
             lora_r=request.lora_r or 16,
             device_memory_info=machine_memory(),
+            local_roots=self.model_roots,
         )
         d = report.to_dict()
         d["gated"] = "" if d["gated"] is False else str(d["gated"]) if d["gated"] is not True else "manual"
@@ -141,11 +146,11 @@ def to_proto(record: ModelRecord) -> model_pb2.Model:
         provider=record.provider,
         category=record.category,
         parameters=record.parameters,
-        downloads=record.downloads or 0,
-        likes=record.likes or 0,
+        downloads=_int64(record.downloads),
+        likes=_int64(record.likes),
         description=record.description or "",
-        parameter_count=record.parameter_count or 0,
-        download_size_bytes=record.download_size_bytes or 0,
+        parameter_count=_int64(record.parameter_count),
+        download_size_bytes=_int64(record.download_size_bytes),
         license=record.license or "",
         gated="" if gated is False else ("manual" if gated is True else str(gated)),
         pipeline_tag=record.pipeline_tag or "",
@@ -157,6 +162,11 @@ def to_proto(record: ModelRecord) -> model_pb2.Model:
         use_case=record.use_case,
         source=record.source,
     )
+
+
+def _int64(value: int | None) -> int:
+    """A count for an int64 field; 0 (unknown) for none, or for one no int64 holds (kept by an older version)."""
+    return value if isinstance(value, int) and 0 <= value < 2**63 else 0
 
 
 def row_to_proto(row: CollectionRow) -> model_pb2.Model:

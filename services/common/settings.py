@@ -28,6 +28,7 @@ class ServiceSettings:
     grace_seconds: float = 5.0
     log_level: str = "INFO"
     api_token: str = ""  # empty: no authentication
+    model_roots: str = ""  # directories local model paths may lie under, ':'-separated (services.common.model_ids)
     # Where the other services listen; used by services that call each other.
     dataset_address: str = f"127.0.0.1:{DEFAULT_PORTS['dataset']}"
     catalog_address: str = f"127.0.0.1:{DEFAULT_PORTS['catalog']}"

@@ -8,7 +8,7 @@ import pytest
 from services.catalog.availability import ATTENTION_AND_MLP, check_availability
 from services.catalog.builtin_models import TINY_MODEL_ID, builtin_parameters, ensure_builtin_model
 from services.catalog.hub import HubClient
-from services.catalog.memory import GpuMemory, MachineMemory
+from services.common.memory import GpuMemory, MachineMemory
 from services.common.errors import InvalidArgument
 from tests.fakes.fake_hub import fake_hub_fixture  # noqa: F401 (the fake_hub fixture)
 
@@ -146,32 +146,55 @@ def test_model_in_the_hf_cache_is_inspected_on_the_meta_device(data_dir, tmp_pat
     assert report.can_fine_tune
 
 
-def test_local_directory_by_absolute_path(data_dir, tmp_path):
+def test_local_directory_under_a_model_root(data_dir, tmp_path):
     model_dir = tmp_path / "my-model"
     shutil.copytree(ensure_builtin_model(data_dir, TINY_MODEL_ID), model_dir)
-    report = check_availability(str(model_dir), data_dir=data_dir, hub=None, device_memory_info=LAPTOP)
+    roots = (tmp_path,)
+    report = check_availability(str(model_dir), data_dir=data_dir, hub=None, device_memory_info=LAPTOP, local_roots=roots)
     assert report.locations == ["local_path"] and report.can_fine_tune
 
     (model_dir / "tokenizer.json").unlink()
     (model_dir / "tokenizer_config.json").unlink()
-    report = check_availability(str(model_dir), data_dir=data_dir, hub=None, device_memory_info=LAPTOP)
+    report = check_availability(str(model_dir), data_dir=data_dir, hub=None, device_memory_info=LAPTOP, local_roots=roots)
     assert not report.can_fine_tune
     assert [p for p in report.problems if p.startswith("No tokenizer files")]
 
 
-def test_missing_local_directory(data_dir, tmp_path):
-    report = check_availability(str(tmp_path / "nope"), data_dir=data_dir, hub=None)
+def test_missing_local_directory_under_a_root(data_dir, tmp_path):
+    report = check_availability(str(tmp_path / "nope"), data_dir=data_dir, hub=None, local_roots=(tmp_path,))
     assert not report.found and "does not exist" in report.problems[0]
+
+
+def test_a_model_directory_outside_the_roots_is_refused_whether_or_not_it_exists(data_dir, tmp_path):
+    """The same refusal for an existing folder holding a model and for nothing at all: no probing the disk."""
+    model_dir = tmp_path / "outside" / "model"
+    shutil.copytree(ensure_builtin_model(data_dir, TINY_MODEL_ID), model_dir)
+    (tmp_path / "root").mkdir()
+    messages = set()
+    for path in (str(model_dir), str(tmp_path / "outside" / "nothing"), "/etc", str(tmp_path / "root" / ".." / "outside" / "model")):
+        with pytest.raises(InvalidArgument) as caught:
+            check_availability(path, data_dir=data_dir, hub=None, local_roots=(tmp_path / "root",))
+        assert caught.value.reason == "MODEL_PATH_NOT_ALLOWED", caught.value
+        messages.add(caught.value.message.replace(path, "<path>"))
+    assert len(messages) == 2  # "not under a model root" for three, "must not contain '..'" for the last
+    with pytest.raises(InvalidArgument, match="accepts none"):
+        check_availability(str(model_dir), data_dir=data_dir, hub=None)  # no roots configured: no local paths
 
 
 @pytest.mark.parametrize(
     ("model_id", "reason", "phrase"),
     [
-        ("", "EMPTY_MODEL_ID", "model id must not be empty"),
-        ("   ", "EMPTY_MODEL_ID", "model id must not be empty"),
+        ("", "EMPTY_MODEL_ID", "model_id must not be empty"),
+        ("   ", "EMPTY_MODEL_ID", "model_id must not be empty"),
         ("a/b/c", "INVALID_MODEL_ID", "is not a valid model id: use 'org/name'"),
         ("org/bad--name", "INVALID_MODEL_ID", "no '--' or '..'"),
         ("org/has space", "INVALID_MODEL_ID", "is not a valid model id"),
+        ("~nosuchuser", "INVALID_MODEL_ID", "are not expanded"),
+        ("~root/models", "INVALID_MODEL_ID", "are not expanded"),
+        ("./relative/model", "INVALID_MODEL_ID", "absolute path under a configured model root"),
+        ("../../etc", "INVALID_MODEL_ID", "is not a valid model id"),
+        ("org/" + "x" * 3000, "INVALID_MODEL_ID", "a model id has at most 512"),
+        ("org/na\x00me", "INVALID_MODEL_ID", "control or unprintable"),
     ],
 )
 def test_invalid_model_ids(data_dir, model_id, reason, phrase):

@@ -102,3 +102,60 @@ async def test_bad_input_gets_clear_errors(settings):
         await expect_error(stub.BrowseModels(pb.BrowseModelsRequest(category="Poetry")), grpc.StatusCode.INVALID_ARGUMENT, "UNKNOWN_CATEGORY")
         await expect_error(stub.CreateModel(pb.CreateModelRequest(model=model_pb2.Model())), grpc.StatusCode.INVALID_ARGUMENT, "MISSING_MODEL_ID")
         await expect_error(stub.CheckModelAvailability(pb.CheckModelAvailabilityRequest(model_id="bad id with spaces")), grpc.StatusCode.INVALID_ARGUMENT)
+
+
+async def test_a_size_in_the_name_past_any_model_is_unknown_and_the_collection_keeps_working(settings):
+    """`acme/chat-99999999999999b` once answered 500, was stored anyway, and then every listing failed."""
+    async with running(build_server, settings) as channel:
+        stub = catalog_service_pb2_grpc.CatalogServiceStub(channel)
+        for model_id in ("acme/chat-99999999999999b", "acme/chat-" + "9" * 80 + "b", "acme/chat-1.5b"):
+            added = await stub.CreateModel(pb.CreateModelRequest(model=model_pb2.Model(id=model_id)))
+            assert added.id == model_id and added.add_time.seconds > 0
+        listed = await stub.ListModels(pb.ListModelsRequest())
+        counts = {m.id: m.parameter_count for m in listed.models}
+        assert counts == {"acme/chat-99999999999999b": 0, "acme/chat-" + "9" * 80 + "b": 0, "acme/chat-1.5b": 1_500_000_000}
+        await stub.BrowseModels(pb.BrowseModelsRequest())
+        await stub.SearchModels(pb.SearchModelsRequest(query="chat"))
+
+
+async def test_a_count_no_int64_holds_kept_by_an_older_version_does_not_break_listing(settings):
+    from services.catalog.records import make_record
+    from services.catalog.store import CollectionStore
+    from services.common.db import create_engine
+
+    engine = create_engine(settings.effective_database_url)
+    store = CollectionStore(engine)
+    await store.prepare()
+    await store.add(make_record("acme/old-row", source="collection", parameter_count=10**23))
+    await engine.dispose()
+    async with running(build_server, settings) as channel:
+        stub = catalog_service_pb2_grpc.CatalogServiceStub(channel)
+        listed = await stub.ListModels(pb.ListModelsRequest())
+        assert [(m.id, m.parameter_count) for m in listed.models] == [("acme/old-row", 0)]
+
+
+@pytest.mark.parametrize("model_id", ["~nosuchuser", "~root", "/etc", "/root/.ssh", "../../etc/passwd", "./models/x"])
+async def test_paths_and_home_directories_are_refused_naming_the_field(settings, model_id):
+    """No local roots are configured here: no path is read, and no answer tells which paths or users exist."""
+    async with running(build_server, settings) as channel:
+        stub = catalog_service_pb2_grpc.CatalogServiceStub(channel)
+        check = stub.CheckModelAvailability(pb.CheckModelAvailabilityRequest(model_id=model_id))
+        _, metadata = await expect_error(check, grpc.StatusCode.INVALID_ARGUMENT)
+        assert metadata["field"] == "model_id"
+        create = stub.CreateModel(pb.CreateModelRequest(model=model_pb2.Model(id=model_id)))
+        await expect_error(create, grpc.StatusCode.INVALID_ARGUMENT)
+        assert (await stub.ListModels(pb.ListModelsRequest())).models == []
+
+
+async def test_a_local_model_under_a_configured_root_is_checked(make_settings, fake_hub, tmp_path):
+    from services.catalog.builtin_models import ensure_builtin_model
+
+    (tmp_path / "models").mkdir()
+    model_dir = ensure_builtin_model(tmp_path / "build", TINY_MODEL_ID).rename(tmp_path / "models" / "mine")
+    env = {"FINETUNE_CATALOG_OFFLINE": "1", "FINETUNE_CATALOG_BUILD_BUILTIN": "0", "FINETUNE_MODEL_ROOTS": str(tmp_path / "models")}
+    async with running(build_server, make_settings("catalog", env)) as channel:
+        stub = catalog_service_pb2_grpc.CatalogServiceStub(channel)
+        report = await stub.CheckModelAvailability(pb.CheckModelAvailabilityRequest(model_id=str(model_dir)))
+        assert report.found and report.can_fine_tune and list(report.locations) == ["local_path"]
+        outside = stub.CheckModelAvailability(pb.CheckModelAvailabilityRequest(model_id=str(tmp_path / "build")))
+        await expect_error(outside, grpc.StatusCode.INVALID_ARGUMENT, "MODEL_PATH_NOT_ALLOWED", "not under a model root")
