@@ -8,7 +8,11 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 BUF    := node_modules/.bin/buf
 
-.PHONY: install run test test-fast protos lint bench clean
+WEB_NODE := web/node_modules/.installed
+WEB_BUILT := web/dist/index.html
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/package.json
+
+.PHONY: install run test test-fast protos api-types web lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,15 +30,31 @@ $(BUF): package.json
 third_party/googleapis/google/api/annotations.proto: $(STAMP)
 	$(BIN)/python tools/vendor_googleapis.py
 
-## run every service and the gateway on SQLite and local files under ./data
-run: install
+# The dashboard: `npm ci` from the committed lock file, then the build, each only when its inputs changed.
+$(WEB_NODE): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_NODE)
+
+$(WEB_BUILT): $(WEB_NODE) $(WEB_SOURCES)
+	cd web && npm run build --silent
+
+## build the web dashboard into web/dist (the gateway serves it at / on every port)
+web: $(WEB_BUILT)
+
+## run every service, the gateway and the dashboard on SQLite and local files under ./data
+run: install web
 	$(BIN)/python -m services.launcher
 
-## the whole test suite (also what CI runs)
-test: install $(BUF) third_party/googleapis/google/api/annotations.proto
+## the whole test suite (also what CI runs): the dashboard's unit tests, then pytest (browser tests included)
+test: install web $(BUF) third_party/googleapis/google/api/annotations.proto
+	cd web && npx vitest run
 	$(BIN)/python -m pytest
 
-## regenerate the Python stubs from protos/
+## regenerate web/openapi.json and the dashboard's API types from the gateway's own /openapi.json
+api-types: install $(WEB_NODE)
+	$(BIN)/python tools/gen_openapi.py
+
+## regenerate the Python stubs from protos/ (then `make api-types` for the dashboard's)
 protos: install
 	$(BIN)/python tools/gen_protos.py
 
@@ -45,4 +65,4 @@ bench: install
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) node_modules third_party build *.egg-info
+	rm -rf $(VENV) node_modules web/node_modules web/dist third_party build *.egg-info test-output

@@ -5,29 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
-import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
+from tests.suite import ROOT, running_suite
+
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("dataset", "catalog", "jobs", "trainer")
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def curl(*args: str) -> tuple[int, object]:
@@ -41,32 +26,9 @@ def suite(tmp_path_factory):
     if subprocess.run(["which", "curl"], capture_output=True).returncode != 0:
         pytest.fail("curl is needed for the guide's commands")
     data = tmp_path_factory.mktemp("suite")
-    *service_ports, main_port, training_port = free_ports(6)
-    env = dict(os.environ, FINETUNE_DATA_DIR=str(data), FINETUNE_GATEWAY_PORTS=f"{main_port},{training_port}",
-               FINETUNE_CATALOG_OFFLINE="1", FINETUNE_TRAINER_EVAL_ROWS="2", FINETUNE_TRAINER_EVAL_MAX_NEW_TOKENS="4",
-               FINETUNE_TRAINER_SAMPLE_GENERATIONS="1", FINETUNE_JOBS_POLL_INTERVAL_SECONDS="0.5")
-    for name, port in zip(SERVICES, service_ports):
-        env[f"FINETUNE_{name.upper()}_PORT"] = str(port)
-        env[f"FINETUNE_{name.upper()}_ADDRESS"] = f"127.0.0.1:{port}"
-    log = open(data / "suite.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "services.launcher"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    main, training = f"http://127.0.0.1:{main_port}", f"http://127.0.0.1:{training_port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if curl(f"{main}/health")[0] == 200:
-                    break
-            except (ValueError, subprocess.TimeoutExpired):
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                pytest.fail("the suite did not become healthy:\n" + (data / "suite.log").read_text()[-3000:])
-            time.sleep(0.5)
+    with running_suite(data) as started:
+        main, training = started.urls()
         yield main, training, data
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
-        log.close()
 
 
 def test_the_guides_curl_commands_work_against_a_started_suite(suite):

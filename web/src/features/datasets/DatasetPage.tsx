@@ -1,0 +1,5 @@
+import { PageHeader } from "../../components/ui";
+
+export function DatasetPage() {
+  return <PageHeader title="DatasetPage" description="(placeholder while the page is written)" />;
+}

@@ -1,0 +1,5 @@
+import { PageHeader } from "../../components/ui";
+
+export function UploadDatasetPage() {
+  return <PageHeader title="UploadDatasetPage" description="(placeholder while the page is written)" />;
+}
