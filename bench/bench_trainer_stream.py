@@ -161,7 +161,7 @@ async def latency(svc: Service, rows, subscribers: int, steps: int) -> tuple[lis
 
 def none_run(model_dir: Path, rows, steps: int, work: Path) -> float:
     """The same training with no monitoring: the worker alone, one step event, nobody reading."""
-    from services.trainer.config import TrainingConfig
+    from services.common.hyperparameters import TrainingConfig
     from services.trainer.worker import worker_command, write_run_spec
 
     run_dir = Path(tempfile.mkdtemp(dir=work))

@@ -75,7 +75,7 @@ def setup(args):
 
 
 def training_config(args):
-    from services.trainer.config import TrainingConfig
+    from services.common.hyperparameters import TrainingConfig
 
     return TrainingConfig.from_dict(dict(
         learning_rate=2e-4, batch_size=args.batch_size, epochs=1, max_seq_length=args.max_seq_length,

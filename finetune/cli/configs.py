@@ -15,6 +15,7 @@ from rich.text import Text
 from finetune.cli import render
 from finetune.cli.context import EXIT_FAILED, CliError, State, state
 from finetune.jobs.v1 import configuration_pb2 as cpb, jobs_service_pb2 as pb
+from finetune.trainer.v1 import run_pb2
 
 app = typer.Typer(help="Check, save and load hyperparameter configurations.", no_args_is_help=True)
 
@@ -31,7 +32,7 @@ ALIASES = {
     "warmup": "warmup_steps",
 }
 MODES = {"manual": cpb.CONFIGURATION_MODE_MANUAL, "automated": cpb.CONFIGURATION_MODE_AUTOMATED}
-_FIELDS = cpb.Hyperparameters.DESCRIPTOR.fields_by_name
+_FIELDS = run_pb2.Hyperparameters.DESCRIPTOR.fields_by_name
 
 
 def _value(name: str, raw: str):
@@ -53,7 +54,7 @@ def _value(name: str, raw: str):
         raise CliError(f"--set {name}={raw!r}: {name} takes {kind}", "INVALID_FIELD") from None
 
 
-def hyperparameters(sets: list[str] | None = None, file: Path | None = None, base: dict | None = None) -> cpb.Hyperparameters:
+def hyperparameters(sets: list[str] | None = None, file: Path | None = None, base: dict | None = None) -> run_pb2.Hyperparameters:
     """Hyperparameters from `base`, then a JSON file (the values, or an object with `hyperparameters`),
     then `key=value` settings. Unknown names and bad values are CliErrors naming them."""
     values: dict = dict(base or {})
@@ -78,7 +79,7 @@ def hyperparameters(sets: list[str] | None = None, file: Path | None = None, bas
             raise CliError(f"unknown hyperparameter {key!r}; known: {', '.join(sorted(_FIELDS))} (and {', '.join(sorted(ALIASES))})", "UNKNOWN_FIELD")
         values[key] = _value(key, raw.strip())
     try:
-        return ParseDict(values, cpb.Hyperparameters())
+        return ParseDict(values, run_pb2.Hyperparameters())
     except ParseError as exc:
         raise CliError(f"bad hyperparameters: {exc}", "INVALID_FIELD") from None
 
@@ -89,12 +90,12 @@ def mode_value(mode: str) -> int:
     return MODES[mode.lower()]
 
 
-def validate(st: State, hp: cpb.Hyperparameters, model: str = "", dataset: str = "", mode: str = "manual") -> pb.ValidateConfigurationResponse:
+def validate(st: State, hp: run_pb2.Hyperparameters, model: str = "", dataset: str = "", mode: str = "manual") -> pb.ValidateConfigurationResponse:
     request = pb.ValidateConfigurationRequest(hyperparameters=hp, model=model, dataset=dataset, mode=mode_value(mode))
     return st.stub("jobs").ValidateConfiguration(request)
 
 
-def values_table(hp: cpb.Hyperparameters, title: str) -> Table:
+def values_table(hp: run_pb2.Hyperparameters, title: str) -> Table:
     table = Table(title=title, title_justify="left", box=None, show_header=False)
     table.add_column(style="bold", no_wrap=True)
     table.add_column()

@@ -13,7 +13,7 @@ from rich.text import Text
 from finetune.cli import configs, render
 from finetune.cli.context import EXIT_FAILED, CliError, State, state
 from finetune.cli.training import follow, job_id, print_outcome
-from finetune.jobs.v1 import configuration_pb2 as cpb, job_pb2, jobs_service_pb2 as pb
+from finetune.jobs.v1 import job_pb2, jobs_service_pb2 as pb
 from finetune.trainer.v1 import run_pb2
 
 app = typer.Typer(help="Submit and manage fine-tuning jobs.", no_args_is_help=True)
@@ -35,7 +35,7 @@ def create_job(
     st: State,
     model: str,
     dataset: str,
-    hp: cpb.Hyperparameters,
+    hp: run_pb2.Hyperparameters,
     *,
     name: str = "",
     description: str = "",

@@ -19,7 +19,7 @@ from pathlib import Path
 from services.catalog.builtin_models import builtin_parameters, ensure_builtin_model, is_builtin
 from services.catalog.curated import known_record
 from services.catalog.hub import TOKENIZER_FILES, HubClient, ModelDetails
-from services.catalog.memory import MachineMemory, estimate_lora_memory, format_bytes, machine_memory
+from services.common.memory import MachineMemory, estimate_lora_memory, format_bytes, machine_memory
 from services.catalog.offline import cached_model_dirs, read_config
 from services.catalog.records import (
     format_parameters,
@@ -82,6 +82,9 @@ class AvailabilityReport:
     parameters: str = ""
     batch_size: int = 8
     seq_len: int = 512
+    hidden_size: int | None = None  # from the config, for the memory estimate (here and in the jobs service)
+    num_layers: int | None = None
+    vocab_size: int | None = None
     estimated_memory_bytes: int | None = None
     available_memory_bytes: int | None = None
     memory_device: str = ""
@@ -293,9 +296,18 @@ def _check_gating(report: AvailabilityReport, model_id: str, local_dir, details:
         )
 
 
+def _dimension(config: dict, *keys: str) -> int | None:
+    """The first of `keys` the config sets to a whole number that fits the answer's int32, else None."""
+    value = next((config[k] for k in keys if config.get(k)), None)
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31 else None
+
+
 def _check_memory(
     report: AvailabilityReport, config: dict, lora_r: int, machine: MachineMemory | None, dtype_bytes
 ) -> None:
+    report.hidden_size = _dimension(config, "hidden_size", "n_embd", "d_model")
+    report.num_layers = _dimension(config, "num_hidden_layers", "n_layer", "num_layers")
+    report.vocab_size = _dimension(config, "vocab_size")
     machine = machine or machine_memory()
     report.memory_device, report.available_memory_bytes = machine.training_device()
     if not machine.gpus and machine.gpu_note:
@@ -307,9 +319,9 @@ def _check_memory(
         report.parameter_count,
         # fp32 on a CPU, bf16 on a GPU, unless the caller says otherwise.
         dtype_bytes=dtype_bytes or (2 if machine.gpus else 4),
-        hidden_size=config.get("hidden_size") or config.get("n_embd") or config.get("d_model"),
-        num_layers=config.get("num_hidden_layers") or config.get("n_layer") or config.get("num_layers"),
-        vocab_size=config.get("vocab_size"),
+        hidden_size=report.hidden_size,
+        num_layers=report.num_layers,
+        vocab_size=report.vocab_size,
         batch_size=report.batch_size,
         seq_len=report.seq_len,
         lora_r=lora_r,

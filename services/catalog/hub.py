@@ -24,6 +24,7 @@ from services.catalog.offline import SORTS, filter_records, offline_records, sor
 from services.catalog.records import ModelRecord, make_record
 from services.common.bounded import CallTimedOut, call_with_deadline
 from services.common.errors import InvalidArgument, NotFound, Unavailable
+from services.common.hub_errors import describe_hub_error
 
 log = logging.getLogger(__name__)
 
@@ -207,16 +208,6 @@ class HubClient:
         self._down_until = time.monotonic() + self.cooldown_s
         self._down_reason = f"{reason}; the hub is skipped for {self.cooldown_s:.0f} s after a failure"
         return HubUnreachable(reason)
-
-
-def describe_hub_error(error: BaseException) -> str:
-    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
-
-    if isinstance(error, OfflineModeIsEnabled):
-        return "offline mode is enabled"
-    if isinstance(error, HfHubHTTPError) and error.response is not None:
-        return f"it answered HTTP {error.response.status_code}"
-    return f"{type(error).__name__}: {error}".strip().rstrip(":")
 
 
 def validate_search(query: str, limit: int, category: str | None, sort: str) -> tuple[str, str | None]:

@@ -12,7 +12,7 @@ from services.catalog import categories
 from services.catalog.availability import check_availability, resolve_model_ref
 from services.catalog.curated import known_record
 from services.catalog.hub import HubClient
-from services.catalog.memory import machine_memory
+from services.common.memory import machine_memory
 from services.catalog.offline import browse, filter_records, offline_records
 from services.catalog.records import ModelRecord, make_record
 from services.catalog.store import CollectionRow, CollectionStore, record_from_row

@@ -1,5 +1,6 @@
 """What job creation asks other services: the dataset (dataset service GetDataset) and whether the model can
-be fine-tuned (catalog CheckModelAvailability; built-in models always can). Each answers plain values."""
+be fine-tuned, with its size and shape (catalog CheckModelAvailability, built-in models included: the catalog
+owns what models are). Each answers plain values."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Awaitable, Callable, Protocol
 import grpc
 
 from finetune.dataset.v1 import dataset_service_pb2, dataset_service_pb2_grpc
-from services.catalog.builtin_models import builtin_parameters, is_builtin
 from services.common.errors import FinetuneError, InvalidArgument, NotFound, Unavailable
 from services.common.grpc_errors import from_rpc_error
 from services.common.ids import parse_name
@@ -30,10 +30,15 @@ class DatasetInfo:
 
 @dataclass
 class ModelCheck:
-    """The catalog's verdict: every problem blocks the job; parameters (0: unknown) guide the hyperparameters."""
+    """The catalog's verdict: every problem blocks the job; the rest (0 or empty: unknown) guides and checks the
+    hyperparameters."""
 
     problems: list[str] = field(default_factory=list)
     parameters: int = 0
+    target_modules: list[str] = field(default_factory=list)  # what LoRA can target in it
+    hidden_size: int = 0
+    num_layers: int = 0
+    vocab_size: int = 0
 
 
 class DatasetLookup(Protocol):
@@ -83,11 +88,9 @@ class GrpcDatasetLookup(_Channel):
 
 
 class GrpcModelChecker(_Channel):
-    """CheckModelAvailability on the catalog; built-in models are answered without asking."""
+    """CheckModelAvailability on the catalog."""
 
     async def __call__(self, model_id: str, values: dict) -> ModelCheck:
-        if is_builtin(model_id):
-            return ModelCheck([], builtin_parameters(model_id))
         from finetune.catalog.v1 import catalog_service_pb2, catalog_service_pb2_grpc
 
         stub = catalog_service_pb2_grpc.CatalogServiceStub(self.channel())
@@ -105,18 +108,8 @@ class GrpcModelChecker(_Channel):
                 raise Unavailable(f"the catalog at {self.address} cannot be reached to check model {model_id!r}; try again "
                                   "when it is up", reason="CATALOG_UNAVAILABLE") from None
             raise exc from None
-        return ModelCheck(list(answer.problems), int(answer.parameter_count))
-
-
-def builtin_only_checker() -> ModelChecker:
-    """For tests and setups without a catalog: built-in models pass, anything else is named as unknown."""
-
-    async def check(model_id: str, values: dict) -> ModelCheck:
-        if is_builtin(model_id):
-            return ModelCheck([], builtin_parameters(model_id))
-        return ModelCheck([f"model {model_id!r} is not known here: use a built-in model (finetune-builtin/...)"])
-
-    return check
+        return ModelCheck(list(answer.problems), int(answer.parameter_count), list(answer.lora_target_modules),
+                          answer.hidden_size, answer.num_layers, answer.vocab_size)
 
 
 async def lookup_or_problem(lookup: DatasetLookup, reference: str) -> tuple[DatasetInfo | None, str]:

@@ -8,6 +8,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from finetune.jobs.v1 import analytics_pb2, configuration_pb2, job_pb2, jobs_service_pb2, sweep_pb2
 from finetune.trainer.v1 import run_pb2
+from services.common import hyperparameters
 from services.jobs.analytics import Comparison, Distribution, Statistics
 from services.jobs.store import ConfigurationRow, JobRow, SweepRow, TransitionRow, TrialRow, aware, loads
 from services.jobs.validation import Issue, ValidationReport
@@ -25,7 +26,6 @@ SWEEP_STATE_ENUM = {"running": sweep_pb2.SWEEP_STATE_RUNNING, "completed": sweep
                     "failed": sweep_pb2.SWEEP_STATE_FAILED, "cancelled": sweep_pb2.SWEEP_STATE_CANCELLED}
 TRIAL_STATE_ENUM = {"running": sweep_pb2.TRIAL_STATE_RUNNING, "completed": sweep_pb2.TRIAL_STATE_COMPLETED,
                     "pruned": sweep_pb2.TRIAL_STATE_PRUNED, "failed": sweep_pb2.TRIAL_STATE_FAILED}
-_HYPERPARAMETER_FIELDS = [f for f in configuration_pb2.Hyperparameters.DESCRIPTOR.fields if f.name != "uid"]
 
 
 def job_state_enum(state: str) -> int:
@@ -44,27 +44,6 @@ def timestamp(value: datetime | None) -> Timestamp | None:
     return ts
 
 
-def hyperparameters_in(message: configuration_pb2.Hyperparameters) -> tuple[dict, str]:
-    """(the values set, the uid given)."""
-    values = {f.name: v for f, v in message.ListFields() if f.name != "uid"}
-    if "target_modules" in values:
-        values["target_modules"] = list(values["target_modules"])
-    return values, message.uid.strip()
-
-
-def hyperparameters_out(values: dict | None, uid: str = "") -> configuration_pb2.Hyperparameters:
-    message = configuration_pb2.Hyperparameters(uid=uid)
-    for field in _HYPERPARAMETER_FIELDS:
-        value = (values or {}).get(field.name)
-        if value is None:
-            continue
-        if field.name == "target_modules":
-            message.target_modules.extend(value)
-        else:
-            setattr(message, field.name, value)
-    return message
-
-
 def issue_out(issue: Issue | dict) -> configuration_pb2.ValidationIssue:
     data = issue if isinstance(issue, dict) else vars(issue)
     return configuration_pb2.ValidationIssue(field=data.get("field", ""), code=data.get("code", ""),
@@ -76,16 +55,16 @@ def validation_out(report: ValidationReport) -> jobs_service_pb2.ValidateConfigu
         valid=report.valid, errors=[issue_out(i) for i in report.errors], warnings=[issue_out(i) for i in report.warnings],
         estimated_memory_bytes=report.estimated_memory_bytes, available_memory_bytes=report.available_memory_bytes)
     if report.normalized is not None:
-        out.normalized.CopyFrom(hyperparameters_out(report.normalized, report.uid))
+        out.normalized.CopyFrom(hyperparameters.to_proto(report.normalized, report.uid))
     if report.suggested:
-        out.suggested.CopyFrom(hyperparameters_out(report.suggested))
+        out.suggested.CopyFrom(hyperparameters.to_proto(report.suggested))
     return out
 
 
 def configuration_out(row: ConfigurationRow, best: tuple[JobRow, int] | None = None) -> configuration_pb2.Configuration:
     out = configuration_pb2.Configuration(
         name=f"configurations/{row.uid}", uid=row.uid, mode=MODE_ENUM.get(row.mode, 0),
-        hyperparameters=hyperparameters_out(row.values, row.uid), display_name=row.display_name, description=row.description,
+        hyperparameters=hyperparameters.to_proto(row.values, row.uid), display_name=row.display_name, description=row.description,
         source_sweep=row.source_sweep, create_time=timestamp(row.create_time))
     if best is not None:
         job, count = best
@@ -106,7 +85,7 @@ def job_out(row: JobRow, transitions: list[TransitionRow] | None = None) -> job_
         configuration=job_pb2.JobConfiguration(
             model=job_pb2.ResourceReference(uid=row.model, name=row.model_name),
             dataset=job_pb2.ResourceReference(uid=row.dataset, name=row.dataset_name),
-            hyperparameters=hyperparameters_out(row.values, row.config_uid)),
+            hyperparameters=hyperparameters.to_proto(row.values, row.config_uid)),
         model_saving=run_pb2.ModelSaving(**{k: v for k, v in saving.items() if k in run_pb2.ModelSaving.DESCRIPTOR.fields_by_name}),
         priority=row.priority, gpu_count=row.gpu_count, state=job_state_enum(row.state), state_reason=row.state_reason,
         error=row.error, transitions=[transition_out(t) for t in transitions or []], attempts=row.attempts,
@@ -132,7 +111,7 @@ def job_out(row: JobRow, transitions: list[TransitionRow] | None = None) -> job_
 
 def trial_out(row: TrialRow) -> sweep_pb2.SweepTrial:
     out = sweep_pb2.SweepTrial(number=row.number, job=f"jobs/{row.job_id}" if row.job_id else "",
-                               parameters=hyperparameters_out(row.params_dict), state=TRIAL_STATE_ENUM.get(row.state, 0),
+                               parameters=hyperparameters.to_proto(row.params_dict), state=TRIAL_STATE_ENUM.get(row.state, 0),
                                last_reported_step=row.last_step, configuration_uid=row.config_uid)
     if row.value is not None and row.state == "completed":
         out.validation_loss = row.value
@@ -147,7 +126,7 @@ def sweep_out(row: SweepRow, trials: list[TrialRow], best: TrialRow | None) -> s
         configuration=job_pb2.JobConfiguration(
             model=job_pb2.ResourceReference(uid=spec.get("model", ""), name=spec.get("model_name", "")),
             dataset=job_pb2.ResourceReference(uid=spec.get("dataset", ""), name=spec.get("dataset_name", "")),
-            hyperparameters=hyperparameters_out(spec.get("base", {}))),
+            hyperparameters=hyperparameters.to_proto(spec.get("base", {}))),
         search_space=[range_out(r) for r in spec.get("search_space", [])], algorithm=ALGORITHM_ENUM.get(spec.get("algorithm"), 0),
         max_trials=spec.get("max_trials", 0), parallel_trials=spec.get("parallel_trials", 1), pruning=spec.get("pruning", False),
         priority=PRIORITY_ENUM.get(spec.get("priority", "medium"), 0), state=SWEEP_STATE_ENUM.get(row.state, 0), error=row.error,
@@ -181,7 +160,7 @@ def comparison_out(result: Comparison) -> jobs_service_pb2.CompareJobsResponse:
         rows.append(analytics_pb2.ComparedJob(
             job=f"jobs/{job.id}", display_name=job.display_name, state=job_pb2.JobState.Name(job_state_enum(job.state)),
             model=job.model, configuration_uid=job.config_uid, metrics=row["values"],
-            hyperparameters=hyperparameters_out(job.values, job.config_uid)))
+            hyperparameters=hyperparameters.to_proto(job.values, job.config_uid)))
     return jobs_service_pb2.CompareJobsResponse(
         jobs=rows, metrics=result.metrics,
         differences=[analytics_pb2.ConfigurationDifference(parameter=p, values=v) for p, v in result.differences],

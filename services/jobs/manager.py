@@ -8,15 +8,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from services.catalog.memory import MachineMemory
-from services.common.errors import InvalidArgument, NotFound
+from services.common.errors import InvalidArgument, NotFound, Unavailable
 from services.common.ids import new_id, parse_name
+from services.common.memory import MachineMemory
 from services.jobs import uid as uid_codec
-from services.jobs.clients import DatasetInfo, DatasetLookup, ModelChecker, lookup_or_problem
+from services.jobs.clients import DatasetInfo, DatasetLookup, ModelCheck, ModelChecker, lookup_or_problem
 from services.jobs.dispatcher import Dispatcher
 from services.jobs.states import JobState
 from services.jobs.store import PRIORITIES, ConfigurationRow, JobRow, JobStore, dumps
-from services.jobs.validation import Issue, ModelProfile, ValidationReport, model_profile, validate_hyperparameters
+from services.jobs.validation import Issue, ModelProfile, ValidationReport, validate_hyperparameters
 
 log = logging.getLogger("finetune.jobs")
 
@@ -92,8 +92,17 @@ class JobManager:
             if info is None:
                 raise NotFound(problem, reason="DATASET_NOT_FOUND", metadata={"dataset": dataset})
             rows = info.train_rows
-        profile = model_profile(model) if model else None
-        return validate_hyperparameters(base, mode=_mode(mode), profile=profile, dataset_rows=rows, memory=self._memory())
+        profile, unchecked = None, None
+        if model:
+            try:
+                profile = model_profile(model, await self.models(model, uid_codec.defaults() | base))
+            except Unavailable as exc:  # guidance without the model's size, and say why
+                unchecked = Issue("model", "MODEL_NOT_CHECKED", f"the model's size is not known, so the guidance by model "
+                                                                f"size and memory is left out: {exc.message}")
+        report = validate_hyperparameters(base, mode=_mode(mode), profile=profile, dataset_rows=rows, memory=self._memory())
+        if unchecked is not None:
+            report.warnings.append(unchecked)
+        return report
 
     async def save_configuration(self, values: dict, *, mode: str = "manual", display_name: str = "", description: str = "",
                                  source_sweep: str = "") -> ConfigurationRow:
@@ -177,7 +186,7 @@ class JobManager:
             elif dataset.train_rows <= 0:
                 problems.add("configuration.dataset.uid", f"dataset {dataset.id!r} has no training rows")
 
-        parameters = 0
+        profile = None
         model = draft.model.strip()
         if not model:
             problems.add("configuration.model.uid", "a model is required: give a model id such as finetune-builtin/tiny-llama-3m")
@@ -185,12 +194,9 @@ class JobManager:
             check = await self.models(model, uid_codec.defaults() | values)
             for problem in check.problems:
                 problems.add("configuration.model.uid", problem)
-            parameters = check.parameters
+            profile = model_profile(model, check)
 
-        profile = model_profile(model)
-        if parameters:
-            profile = ModelProfile(model, parameters, profile.hidden_size, profile.num_layers, profile.vocab_size)
-        report = validate_hyperparameters(values, mode=mode or "manual", profile=profile if model else None,
+        report = validate_hyperparameters(values, mode=mode or "manual", profile=profile,
                                           dataset_rows=dataset.train_rows if dataset else None, memory=self._memory())
         for issue in report.errors:
             where = f"configuration.hyperparameters.{issue.field}" if issue.field else "configuration.hyperparameters"
@@ -257,6 +263,12 @@ class JobManager:
             return await self.store.find_configuration(configuration_uid(uid))
         except InvalidArgument:
             return None  # not one of ours (e.g. the guide's sample UID): the values given decide
+
+
+def model_profile(model_id: str, check: ModelCheck) -> ModelProfile:
+    """What the guidance uses of the catalog's answer (0 there: unknown)."""
+    return ModelProfile(model_id, check.parameters or None, check.hidden_size or None, check.num_layers or None,
+                        check.vocab_size or None)
 
 
 def configuration_uid(name: str) -> str:

@@ -9,7 +9,7 @@ SWEEP_POLL_SECONDS (5), RPC_TIMEOUT_SECONDS (30).
 from __future__ import annotations
 
 from finetune.jobs.v1 import jobs_service_pb2, jobs_service_pb2_grpc
-from services.catalog.memory import machine_memory
+from services.common.memory import machine_memory
 from services.common.db import create_engine
 from services.common.server import ServiceHost, create_host, run_service
 from services.common.settings import ServiceSettings

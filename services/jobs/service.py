@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import AsyncIterator
 
 from finetune.jobs.v1 import jobs_service_pb2, jobs_service_pb2_grpc
+from services.common import hyperparameters
 from services.common.errors import InvalidArgument
 from services.common.ids import clamp_page_size, next_page_token, page_offset, parse_name
 from services.jobs import analytics, convert
@@ -25,7 +26,7 @@ class JobsServicer(jobs_service_pb2_grpc.JobsServiceServicer):
     # --- configurations ------------------------------------------------------------------------
 
     async def ValidateConfiguration(self, request, context):
-        values, uid = convert.hyperparameters_in(request.hyperparameters)
+        values, uid = hyperparameters.from_proto(request.hyperparameters)
         if uid:
             values["uid"] = uid
         report = await self.jobs.validate(values, mode=convert.MODE_NAMES[request.mode], model=request.model.strip(),
@@ -34,7 +35,7 @@ class JobsServicer(jobs_service_pb2_grpc.JobsServiceServicer):
 
     async def CreateConfiguration(self, request, context):
         config = request.configuration
-        values, _ = convert.hyperparameters_in(config.hyperparameters)
+        values, _ = hyperparameters.from_proto(config.hyperparameters)
         row = await self.jobs.save_configuration(values, mode=convert.MODE_NAMES[config.mode], display_name=config.display_name,
                                                  description=config.description)
         return await self._configuration(row)
@@ -63,7 +64,7 @@ class JobsServicer(jobs_service_pb2_grpc.JobsServiceServicer):
 
     async def CreateJob(self, request, context):
         config = request.configuration
-        values, uid = convert.hyperparameters_in(config.hyperparameters)
+        values, uid = hyperparameters.from_proto(config.hyperparameters)
         saving = {f.name: v for f, v in request.model_saving.ListFields() if f.name != "hub_token"}
         draft = JobDraft(
             display_name=request.name, description=request.description, tags=list(request.tags), model=config.model.uid,
@@ -144,7 +145,7 @@ class JobsServicer(jobs_service_pb2_grpc.JobsServiceServicer):
     async def CreateSweep(self, request, context):
         sweep = request.sweep
         config = sweep.configuration
-        values, _ = convert.hyperparameters_in(config.hyperparameters)
+        values, _ = hyperparameters.from_proto(config.hyperparameters)
         draft = JobDraft(
             display_name=sweep.display_name, model=config.model.uid, model_name=config.model.name, dataset=config.dataset.uid,
             dataset_name=config.dataset.name, hyperparameters=values,

@@ -10,6 +10,7 @@ from typing import AsyncIterator
 import grpc
 
 from finetune.trainer.v1 import run_pb2, trainer_service_pb2, trainer_service_pb2_grpc
+from services.common import hyperparameters
 from services.common.errors import FinetuneError
 from services.common.grpc_errors import from_rpc_error
 from services.common.server import channel_options
@@ -156,14 +157,8 @@ class TrainerPool:
         return dict(zip(self.addresses, results))
 
     async def create_run(self, address: str, request: DispatchRequest) -> RunStatus:
-        run = run_pb2.Run(job_id=request.run_id, model=request.model, dataset=request.dataset, gpu_count=request.gpu_count)
-        for name, value in request.hyperparameters.items():
-            if value is None:
-                continue
-            if name == "target_modules":
-                run.hyperparameters.target_modules.extend(value)
-            else:
-                setattr(run.hyperparameters, name, value)
+        run = run_pb2.Run(job_id=request.run_id, model=request.model, dataset=request.dataset, gpu_count=request.gpu_count,
+                          hyperparameters=hyperparameters.to_proto(request.hyperparameters))
         for name, value in request.model_saving.items():
             setattr(run.model_saving, name, value)
         # Long: the trainer prepares the model and rows before answering (a hub download can take a while).

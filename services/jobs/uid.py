@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.common.errors import InvalidArgument
-from services.trainer.config import TrainingConfig
+from services.common.hyperparameters import TrainingConfig
 
 MODE_LETTERS = {"manual": "m", "automated": "a"}
 MODES = tuple(MODE_LETTERS)

@@ -5,8 +5,9 @@ value is reported, plus what a configuration UID cannot hold. Warnings follow th
 - learning rate by model size: 7B+ 1e-5..5e-5, 1-7B 5e-5..2e-4, <1B 1e-4..5e-4;
 - epochs by dataset size: >10k rows 1-3, 1k-10k 3-5, <1k 5-10;
 - batch size and gradient accumulation from the model's memory estimate on this machine
-  (`services.catalog.memory`), with the guide's advice: the largest power-of-two batch that fits and
-  the accumulation that keeps an effective batch of 32.
+  (`services.common.memory`, with the model's size and shape as the catalog reports them), with the
+  guide's advice: the largest power-of-two batch that fits and the accumulation that keeps an effective
+  batch of 32.
 """
 
 from __future__ import annotations
@@ -15,13 +16,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.catalog.builtin_models import BUILTIN_MODELS, SPECIAL_TOKENS, builtin_parameters, is_builtin
-from services.catalog.curated import known_record
-from services.catalog.memory import MachineMemory, estimate_lora_memory, format_bytes
-from services.catalog.records import parameters_from_id
 from services.common.errors import InvalidArgument
+from services.common.hyperparameters import TrainingConfig
+from services.common.memory import MachineMemory, estimate_lora_memory, format_bytes
 from services.jobs import uid as uid_codec
-from services.trainer.config import TrainingConfig
 
 TARGET_EFFECTIVE_BATCH = 32  # the guide's Memory Optimization target
 MAX_SUGGESTED_BATCH = 128
@@ -47,7 +45,7 @@ class Issue:
 
 @dataclass(frozen=True)
 class ModelProfile:
-    """What the guidance needs to know about a model; any part may be unknown."""
+    """What the guidance needs to know about a model (the catalog's answer); any part may be unknown."""
 
     model_id: str
     parameters: int | None
@@ -69,17 +67,6 @@ class ValidationReport:
     @property
     def valid(self) -> bool:
         return not self.errors
-
-
-def model_profile(model_id: str) -> ModelProfile:
-    """Size and shape from what we know without a network: built-in specs, the curated list, the id."""
-    model_id = (model_id or "").strip()
-    if is_builtin(model_id):
-        spec = BUILTIN_MODELS[model_id]
-        return ModelProfile(model_id, builtin_parameters(model_id), spec.hidden_size, spec.num_layers, 256 + len(SPECIAL_TOKENS))
-    known = known_record(model_id)
-    count = known.parameter_count if known and known.parameter_count else parameters_from_id(model_id) if model_id else None
-    return ModelProfile(model_id, count)
 
 
 def validate_hyperparameters(

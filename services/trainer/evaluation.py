@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from services.trainer.config import TrainingConfig
+from services.common.hyperparameters import TrainingConfig
 from services.trainer.data import collate
 from services.trainer.generation import generate_text
 from services.trainer.modeling import autocast_for, summed_loss

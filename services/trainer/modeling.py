@@ -21,7 +21,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from services.trainer.config import TrainingConfig, validate_target_modules
+from services.common.hyperparameters import TrainingConfig
+from services.trainer.config import validate_target_modules
 from services.trainer.data import PackedBatch
 
 PACKED_ATTENTION = "sdpa_packed"

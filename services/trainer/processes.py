@@ -211,7 +211,7 @@ def _warm_up() -> None:
 
     from services.catalog.builtin_models import build_tokenizer
     from services.trainer.artifacts import ArtifactOptions
-    from services.trainer.config import TrainingConfig
+    from services.common.hyperparameters import TrainingConfig
     from services.trainer.recipe import Recipe, RunPaths, TrainingData, run_recipe
 
     with tempfile.TemporaryDirectory(prefix="finetune-warm-up-") as tmp:

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.catalog.hub import describe_hub_error
 from services.common.bounded import CallTimedOut, call_with_deadline
 from services.common.errors import (
     FailedPrecondition,
@@ -32,6 +31,7 @@ from services.common.errors import (
     Unauthenticated,
     Unavailable,
 )
+from services.common.hub_errors import describe_hub_error
 
 DEFAULT_COMMIT_MESSAGE = "Upload fine-tuned model"
 TOKEN_HINT = "set FINETUNE_TRAINER_HUB_TOKEN (or HF_TOKEN) to a Hugging Face write token"

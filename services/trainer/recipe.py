@@ -49,7 +49,7 @@ from services.trainer.checkpoint import (
     restore_rng_state,
     write_checkpoint,
 )
-from services.trainer.config import TrainingConfig
+from services.common.hyperparameters import TrainingConfig
 from services.trainer.control import Command, Control, NoControl
 from services.trainer.data import collate, count_targets, epoch_order, micro_batches, shard, tokenize_rows
 from services.trainer.evaluation import bleu_and_samples, diagnose, loss_sums, oom_suggestions, perplexity

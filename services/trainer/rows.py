@@ -11,8 +11,10 @@ from finetune.dataset.v1 import dataset_pb2, dataset_service_pb2, dataset_servic
 from services.catalog.builtin_models import ensure_builtin_model, is_builtin
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from services.common.grpc_errors import from_rpc_error
+from services.common.hyperparameters import ALL_LINEAR, target_modules_error
 from services.common.server import channel_options
 from services.common.settings import MB
+from services.trainer.config import linear_module_names_at
 
 
 async def fetch_dataset_rows(address: str, dataset: str, *, timeout: float = 600.0) -> tuple[list[dict], list[dict]]:
@@ -90,46 +92,24 @@ def _download(repo_id: str, data_dir: Path, endpoint: str, token: str) -> Path:
                           reason="HUB_UNAVAILABLE", metadata={"model": repo_id}) from exc
 
 
-
-
-
 _linear_names: dict[str, list[str]] = {}
 
 
 def check_target_modules(model_dir: Path, target_modules: list[str]) -> None:
     """InvalidArgument naming the model's real Linear modules when LoRA targets one it lacks. The model is
     built on the meta device (no weights read), once per directory. Blocking: run it in a thread."""
-    from services.trainer.config import ALL_LINEAR
-
     if target_modules == [ALL_LINEAR]:
         return
     key = str(model_dir)
     if key not in _linear_names:
-        _linear_names[key] = _linear_module_names(model_dir)
-    available = _linear_names[key]
-    missing = [m for m in target_modules if m not in available]
-    if missing:
-        raise InvalidArgument(
-            f"target_modules {', '.join(missing)} not found in this model; its Linear modules are: "
-            f"{', '.join(available)} (or use {ALL_LINEAR!r})",
-            reason="INVALID_TRAINING_CONFIG", metadata={"field": "target_modules", "allowed": ", ".join(available)},
-        )
-
-
-def _linear_module_names(model_dir: Path) -> list[str]:
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
-
-    from services.trainer.config import linear_module_names
-
-    try:
-        config = AutoConfig.from_pretrained(str(model_dir))
-        with torch.device("meta"):
-            model = AutoModelForCausalLM.from_config(config)
-    except (OSError, ValueError, KeyError) as exc:
-        raise InvalidArgument(f"the model in {model_dir} cannot be loaded as a causal language model: {exc}",
-                              reason="MODEL_UNSUPPORTED") from exc
-    return linear_module_names(model)
+        try:
+            _linear_names[key] = linear_module_names_at(model_dir)
+        except (OSError, ValueError, KeyError) as exc:
+            raise InvalidArgument(f"the model in {model_dir} cannot be loaded as a causal language model: {exc}",
+                                  reason="MODEL_UNSUPPORTED") from exc
+    error = target_modules_error(target_modules, _linear_names[key])
+    if error is not None:
+        raise error
 
 
 def make_preparer(data_dir: Path, dataset_address: str, hub_endpoint: str = ""):

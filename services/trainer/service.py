@@ -15,10 +15,11 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from finetune.trainer.v1 import run_pb2, trainer_service_pb2, trainer_service_pb2_grpc
+from services.common import hyperparameters
 from services.common.errors import FailedPrecondition, InvalidArgument
+from services.common.hyperparameters import TrainingConfig
 from services.common.ids import clamp_page_size, next_page_token, page_offset, parse_name
 from services.trainer import downloads, history
-from services.trainer.config import TrainingConfig
 from services.trainer.events import Event, EventLog
 from services.trainer.store import COMPLETED, RunRow, TrainerStore
 from services.trainer.supervisor import RunRequest, Supervisor
@@ -48,7 +49,7 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
             job_id=run.job_id,
             model=run.model,
             dataset=run.dataset,
-            hyperparameters=hyperparameters_dict(run.hyperparameters),
+            hyperparameters=hyperparameters.from_proto(run.hyperparameters)[0],
             model_saving={f: getattr(run.model_saving, f) for f in _SAVING_FIELDS},
             hub_token=run.model_saving.hub_token,
             gpu_count=run.gpu_count,
@@ -260,14 +261,6 @@ async def iterate_in_thread(make: Callable[[], Iterator[str]]) -> AsyncIterator[
 
 # Conversions
 
-def hyperparameters_dict(message: run_pb2.Hyperparameters) -> dict:
-    """The fields set in the request, by their guide names (unset ones take TrainingConfig's defaults)."""
-    values = {f.name: v for f, v in message.ListFields()}
-    if "target_modules" in values:
-        values["target_modules"] = list(values["target_modules"])
-    return values
-
-
 def fill(cls: type[Message], data: dict) -> Message:
     """A message with the fields of `data` whose names it has, each cast to its field type."""
     message = cls()
@@ -320,7 +313,7 @@ def run_proto(row: RunRow) -> run_pb2.Run:
     spec = row.spec_dict()
     run = run_pb2.Run(
         name=f"runs/{row.id}", job_id=row.job_id, state=_STATE_ENUM.get(row.state, 0), model=row.model, dataset=row.dataset,
-        hyperparameters=fill(run_pb2.Hyperparameters, spec.get("hyperparameters", {})),
+        hyperparameters=hyperparameters.to_proto(spec.get("hyperparameters", {})),
         model_saving=fill(run_pb2.ModelSaving, spec.get("model_saving", {})), gpu_count=row.gpu_count,
         progress=progress_proto(row.progress_dict()), error=row.error, error_reason=row.error_reason, attempts=row.attempts,
         stopped_early=row.stopped_early, output_dir=row.output_dir, last_sequence=row.last_seq,

@@ -29,7 +29,7 @@ from typing import Awaitable, Callable
 
 from services.common.errors import AlreadyExists, FailedPrecondition, FinetuneError, InvalidArgument, NotFound, ResourceExhausted
 from services.common.ids import new_id, parse_name
-from services.trainer.config import TrainingConfig
+from services.common.hyperparameters import TrainingConfig
 from services.trainer.control import Command, append_command
 from services.trainer.events import EventLog
 from services.trainer.monitor import AlertRules, ProcessMemory, ResourceSampler, Thresholds, process_tree_rss

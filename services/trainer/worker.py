@@ -158,7 +158,7 @@ def run_training(run_dir: Path, *, events_stdout: bool = False) -> int:
 
 def _run(run_dir: Path, events: EventWriter | None) -> int:
     from services.trainer.artifacts import ArtifactOptions
-    from services.trainer.config import TrainingConfig
+    from services.common.hyperparameters import TrainingConfig
     from services.trainer.control import FileControl, QueueControl
 
     def emit_failure(reason: str, message: str) -> None:

@@ -8,7 +8,7 @@ import pytest
 from services.catalog.availability import ATTENTION_AND_MLP, check_availability
 from services.catalog.builtin_models import TINY_MODEL_ID, builtin_parameters, ensure_builtin_model
 from services.catalog.hub import HubClient
-from services.catalog.memory import GpuMemory, MachineMemory
+from services.common.memory import GpuMemory, MachineMemory
 from services.common.errors import InvalidArgument
 from tests.fakes.fake_hub import fake_hub_fixture  # noqa: F401 (the fake_hub fixture)
 

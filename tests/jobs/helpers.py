@@ -12,10 +12,12 @@ import grpc
 from google.protobuf import duration_pb2
 
 from finetune.jobs.v1 import configuration_pb2, job_pb2, jobs_service_pb2 as pb, jobs_service_pb2_grpc, sweep_pb2 as spb
+from finetune.trainer.v1 import run_pb2
+from services.catalog.builtin_models import BUILTIN_MODELS, SPECIAL_TOKENS, builtin_parameters, is_builtin
 from services.common.errors import NotFound
 from services.common.server import channel_options
 from services.common.settings import MB
-from services.jobs.clients import DatasetInfo, builtin_only_checker
+from services.jobs.clients import DatasetInfo, ModelCheck
 from services.jobs.server import build_server
 from tests.grpc_harness import expect_error  # noqa: F401 (re-exported for the jobs tests)
 
@@ -29,7 +31,7 @@ def job_request(name: str = "job", *, priority: int = MEDIUM, dataset: str = "da
         name=name, tags=list(tags), priority=priority, gpu_count=gpu_count,
         configuration=job_pb2.JobConfiguration(model=job_pb2.ResourceReference(uid=model),
                                                dataset=job_pb2.ResourceReference(uid=dataset),
-                                               hyperparameters=configuration_pb2.Hyperparameters(**values)))
+                                               hyperparameters=run_pb2.Hyperparameters(**values)))
     if timeout_s:
         request.timeout.CopyFrom(duration_pb2.Duration(seconds=int(timeout_s)))
     return request
@@ -52,7 +54,7 @@ def sweep_request(ranges, *, algorithm=spb.SEARCH_ALGORITHM_BAYESIAN, max_trials
     return pb.CreateSweepRequest(sweep=spb.Sweep(
         display_name="lr search", algorithm=algorithm, max_trials=max_trials, parallel_trials=parallel, pruning=pruning, seed=7,
         configuration=job_pb2.JobConfiguration(model=job_pb2.ResourceReference(uid=TINY), dataset=job_pb2.ResourceReference(uid=dataset),
-                                               hyperparameters=configuration_pb2.Hyperparameters(**fixed)),
+                                               hyperparameters=run_pb2.Hyperparameters(**fixed)),
         search_space=[configuration_pb2.ParameterRange(**r) for r in ranges]))
 
 
@@ -80,6 +82,22 @@ class FakeDatasets:
         if dataset_id not in self.datasets:
             raise NotFound(f"dataset 'datasets/{dataset_id}' does not exist", reason="DATASET_NOT_FOUND")
         return self.datasets[dataset_id]
+
+
+LLAMA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+def builtin_only_checker():
+    """The catalog's answer for built-in models (size, shape, LoRA targets); any other model is named as unknown."""
+
+    async def check(model_id: str, values: dict) -> ModelCheck:
+        if is_builtin(model_id):
+            spec = BUILTIN_MODELS[model_id]
+            return ModelCheck([], builtin_parameters(model_id), LLAMA_TARGETS, spec.hidden_size, spec.num_layers,
+                              256 + len(SPECIAL_TOKENS))
+        return ModelCheck([f"model {model_id!r} is not known here: use a built-in model (finetune-builtin/...)"])
+
+    return check
 
 
 @contextlib.asynccontextmanager

@@ -23,7 +23,7 @@ from services.jobs import uid
 from services.jobs.server import build_server as build_jobs_server
 from services.trainer.server import build_server as build_trainer_server
 from services.trainer.synthetic import synthetic_rows
-from tests.jobs.helpers import FAST_ENV, get_job, in_state, job_request, state_name, sweep_request, sweep_state, wait_for
+from tests.jobs.helpers import FAST_ENV, builtin_only_checker, get_job, in_state, job_request, state_name, sweep_request, sweep_state, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
@@ -82,9 +82,8 @@ class Stack:
         if self.jobs_settings is None:
             env = dict(FAST_ENV, FINETUNE_JOBS_TRAINER_ADDRESSES=f"127.0.0.1:{self.trainer_settings.port}",
                        **{f"FINETUNE_JOBS_{k.upper()}": str(v) for k, v in self.jobs_env.items()})
-            self.jobs_settings = load_settings("jobs", env, port=0, data_dir=self.tmp_path / "jobs", dataset_address=self.dataset_address,
-                                               catalog_address="127.0.0.1:1")  # built-in models never ask the catalog
-        self.jobs_host, port = build_jobs_server(self.jobs_settings)
+            self.jobs_settings = load_settings("jobs", env, port=0, data_dir=self.tmp_path / "jobs", dataset_address=self.dataset_address)
+        self.jobs_host, port = build_jobs_server(self.jobs_settings, models=builtin_only_checker())  # the catalog's answer
         await self.jobs_host.start()
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
         self.channels.append(channel)

@@ -10,6 +10,7 @@ import grpc
 from google.protobuf import json_format
 
 from finetune.jobs.v1 import configuration_pb2 as cpb, job_pb2, jobs_service_pb2 as pb, jobs_service_pb2_grpc
+from finetune.trainer.v1 import run_pb2
 from services.common.errors import Unavailable
 from services.jobs.clients import DatasetInfo, ModelCheck
 from services.jobs.server import build_server
@@ -141,11 +142,11 @@ async def test_configurations_validate_save_get_list_and_best(jobs_settings_any_
     async with serve(build_fake_trainer(fake), make_settings("trainer")) as (_, trainer):
         async with jobs_client(jobs_settings_any_db(trainer), datasets(), catalog) as stub:
             answer = await stub.ValidateConfiguration(pb.ValidateConfigurationRequest(
-                hyperparameters=cpb.Hyperparameters(learning_rate=5e-4, epochs=1, batch_size=4096, lora_dropout=2),
+                hyperparameters=run_pb2.Hyperparameters(learning_rate=5e-4, epochs=1, batch_size=4096, lora_dropout=2),
                 model=TINY, dataset=GUIDE_ID))
             assert not answer.valid and {e.field for e in answer.errors} == {"lora_dropout"}
             answer = await stub.ValidateConfiguration(pb.ValidateConfigurationRequest(
-                hyperparameters=cpb.Hyperparameters(learning_rate=1e-3, epochs=1), model=TINY, dataset=GUIDE_ID))
+                hyperparameters=run_pb2.Hyperparameters(learning_rate=1e-3, epochs=1), model=TINY, dataset=GUIDE_ID))
             assert answer.valid and answer.normalized.uid == "0001001000000000800160320m"
             assert {w.code for w in answer.warnings} >= {"LEARNING_RATE_OUTSIDE_GUIDANCE", "EPOCHS_OUTSIDE_GUIDANCE"}
             assert answer.suggested.batch_size >= 1 and answer.available_memory_bytes > 0
@@ -155,14 +156,14 @@ async def test_configurations_validate_save_get_list_and_best(jobs_settings_any_
             await expect_error(stub.GetBestConfiguration(pb.GetBestConfigurationRequest(mode="manual")),
                                grpc.StatusCode.NOT_FOUND, "NO_BEST_CONFIGURATION", "no completed manual-mode job")
             config = cpb.Configuration(mode=cpb.CONFIGURATION_MODE_MANUAL, display_name="slow and steady",
-                                       hyperparameters=cpb.Hyperparameters(learning_rate=1e-4, epochs=5))
+                                       hyperparameters=run_pb2.Hyperparameters(learning_rate=1e-4, epochs=5))
             saved = await stub.CreateConfiguration(pb.CreateConfigurationRequest(configuration=config))
             assert saved.uid == "0005000100000000800160320m" and saved.name == f"configurations/{saved.uid}"
             assert saved.display_name == "slow and steady" and not saved.HasField("best_validation_loss")
             again = await stub.CreateConfiguration(pb.CreateConfigurationRequest(configuration=config))
             assert again.uid == saved.uid and again.create_time == saved.create_time  # the same values: the same one
             await expect_error(stub.CreateConfiguration(pb.CreateConfigurationRequest(configuration=cpb.Configuration(
-                hyperparameters=cpb.Hyperparameters(epochs=0, optimizer="nope")))), grpc.StatusCode.INVALID_ARGUMENT,
+                hyperparameters=run_pb2.Hyperparameters(epochs=0, optimizer="nope")))), grpc.StatusCode.INVALID_ARGUMENT,
                 "INVALID_HYPERPARAMETERS")
             await expect_error(stub.GetConfiguration(pb.GetConfigurationRequest(name="configurations/banana")),
                                grpc.StatusCode.INVALID_ARGUMENT, "INVALID_CONFIGURATION_UID")
@@ -256,4 +257,4 @@ async def test_the_model_check_asks_the_catalog(jobs_settings, make_settings, tm
                 _, metadata = await expect_error(stub.CreateJob(job_request("x", model="not a model id!")),
                                                  grpc.StatusCode.INVALID_ARGUMENT, "INVALID_JOB")
                 assert "is not a valid model id" in metadata["configuration.model.uid"]
-                assert (await stub.CreateJob(job_request("builtin"))).job_uid  # built-ins never need the catalog
+                assert (await stub.CreateJob(job_request("builtin"))).job_uid  # the catalog answers for built-ins too

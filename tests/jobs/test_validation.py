@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from services.catalog.memory import GpuMemory, MachineMemory
+from services.common.memory import GpuMemory, MachineMemory
 from services.jobs import search_space
-from services.jobs.validation import ModelProfile, model_profile, validate_hyperparameters
+from services.jobs.validation import ModelProfile, validate_hyperparameters
 
 GIB = 2**30
-TINY = "finetune-builtin/tiny-llama-3m"
 
 
 def codes(issues):
@@ -34,16 +33,16 @@ def test_every_impossible_value_is_reported():
     assert "configuration UID" in by_field["lora_alpha"].message
 
 
-@pytest.mark.parametrize("model,lr,warned", [
-    ("meta-llama/Llama-3.1-8B-Instruct", 2e-4, True),  # large: 1e-5..5e-5
-    ("meta-llama/Llama-3.1-8B-Instruct", 3e-5, False),
-    ("someone/model-3B", 1e-4, False),  # medium: 5e-5..2e-4
-    ("someone/model-3B", 1e-3, True),
-    (TINY, 2e-4, False),  # small: 1e-4..5e-4
-    (TINY, 1e-5, True),
+@pytest.mark.parametrize("parameters,lr,warned", [
+    (8_030_261_248, 2e-4, True),  # large: 1e-5..5e-5
+    (8_030_261_248, 3e-5, False),
+    (3_000_000_000, 1e-4, False),  # medium: 5e-5..2e-4
+    (3_000_000_000, 1e-3, True),
+    (3_300_000, 2e-4, False),  # small: 1e-4..5e-4
+    (3_300_000, 1e-5, True),
 ])
-def test_learning_rate_guidance_by_model_size(model, lr, warned):
-    report = validate_hyperparameters({"learning_rate": lr}, profile=model_profile(model))
+def test_learning_rate_guidance_by_model_size(parameters, lr, warned):
+    report = validate_hyperparameters({"learning_rate": lr}, profile=ModelProfile("org/model", parameters))
     assert ("LEARNING_RATE_OUTSIDE_GUIDANCE" in codes(report.warnings)) == warned
     if warned:
         issue = next(i for i in report.warnings if i.code == "LEARNING_RATE_OUTSIDE_GUIDANCE")

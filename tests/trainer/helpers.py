@@ -9,7 +9,7 @@ import torch
 
 from services.catalog.builtin_models import TINY_MODEL_ID, ensure_builtin_model
 from services.trainer.artifacts import ArtifactOptions
-from services.trainer.config import TrainingConfig
+from services.common.hyperparameters import TrainingConfig
 from services.trainer.recipe import Recipe, RunPaths, TrainingData
 from services.trainer.synthetic import synthetic_rows
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from services.trainer.config import TrainingConfig
+from services.common.hyperparameters import TrainingConfig
 from services.trainer.evaluation import diagnose, oom_suggestions, trend
 
 

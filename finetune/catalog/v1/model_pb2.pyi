@@ -58,7 +58,7 @@ class Model(_message.Message):
     def __init__(self, name: _Optional[str] = ..., id: _Optional[str] = ..., display_name: _Optional[str] = ..., provider: _Optional[str] = ..., category: _Optional[str] = ..., parameters: _Optional[str] = ..., downloads: _Optional[int] = ..., likes: _Optional[int] = ..., description: _Optional[str] = ..., parameter_count: _Optional[int] = ..., download_size_bytes: _Optional[int] = ..., license: _Optional[str] = ..., gated: _Optional[str] = ..., pipeline_tag: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., library: _Optional[str] = ..., architecture: _Optional[str] = ..., fine_tunable: _Optional[bool] = ..., fine_tune_note: _Optional[str] = ..., use_case: _Optional[str] = ..., source: _Optional[str] = ..., add_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ModelAvailability(_message.Message):
-    __slots__ = ("model_id", "found", "locations", "local_path", "hub_reachable", "hub_reason", "gated", "config_found", "tokenizer_present", "architecture", "model_type", "is_causal_lm", "lora_target_modules", "lora_supported", "parameter_count", "parameters", "batch_size", "seq_len", "estimated_memory_bytes", "available_memory_bytes", "memory_device", "can_fine_tune", "problems", "notes", "exists_on_hub")
+    __slots__ = ("model_id", "found", "locations", "local_path", "hub_reachable", "hub_reason", "gated", "config_found", "tokenizer_present", "architecture", "model_type", "is_causal_lm", "lora_target_modules", "lora_supported", "parameter_count", "parameters", "batch_size", "seq_len", "estimated_memory_bytes", "available_memory_bytes", "memory_device", "can_fine_tune", "problems", "notes", "exists_on_hub", "hidden_size", "num_layers", "vocab_size")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     FOUND_FIELD_NUMBER: _ClassVar[int]
     LOCATIONS_FIELD_NUMBER: _ClassVar[int]
@@ -84,6 +84,9 @@ class ModelAvailability(_message.Message):
     PROBLEMS_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
     EXISTS_ON_HUB_FIELD_NUMBER: _ClassVar[int]
+    HIDDEN_SIZE_FIELD_NUMBER: _ClassVar[int]
+    NUM_LAYERS_FIELD_NUMBER: _ClassVar[int]
+    VOCAB_SIZE_FIELD_NUMBER: _ClassVar[int]
     model_id: str
     found: bool
     locations: _containers.RepeatedScalarFieldContainer[str]
@@ -109,4 +112,7 @@ class ModelAvailability(_message.Message):
     problems: _containers.RepeatedScalarFieldContainer[str]
     notes: _containers.RepeatedScalarFieldContainer[str]
     exists_on_hub: bool
-    def __init__(self, model_id: _Optional[str] = ..., found: _Optional[bool] = ..., locations: _Optional[_Iterable[str]] = ..., local_path: _Optional[str] = ..., hub_reachable: _Optional[bool] = ..., hub_reason: _Optional[str] = ..., gated: _Optional[str] = ..., config_found: _Optional[bool] = ..., tokenizer_present: _Optional[bool] = ..., architecture: _Optional[str] = ..., model_type: _Optional[str] = ..., is_causal_lm: _Optional[bool] = ..., lora_target_modules: _Optional[_Iterable[str]] = ..., lora_supported: _Optional[bool] = ..., parameter_count: _Optional[int] = ..., parameters: _Optional[str] = ..., batch_size: _Optional[int] = ..., seq_len: _Optional[int] = ..., estimated_memory_bytes: _Optional[int] = ..., available_memory_bytes: _Optional[int] = ..., memory_device: _Optional[str] = ..., can_fine_tune: _Optional[bool] = ..., problems: _Optional[_Iterable[str]] = ..., notes: _Optional[_Iterable[str]] = ..., exists_on_hub: _Optional[bool] = ...) -> None: ...
+    hidden_size: int
+    num_layers: int
+    vocab_size: int
+    def __init__(self, model_id: _Optional[str] = ..., found: _Optional[bool] = ..., locations: _Optional[_Iterable[str]] = ..., local_path: _Optional[str] = ..., hub_reachable: _Optional[bool] = ..., hub_reason: _Optional[str] = ..., gated: _Optional[str] = ..., config_found: _Optional[bool] = ..., tokenizer_present: _Optional[bool] = ..., architecture: _Optional[str] = ..., model_type: _Optional[str] = ..., is_causal_lm: _Optional[bool] = ..., lora_target_modules: _Optional[_Iterable[str]] = ..., lora_supported: _Optional[bool] = ..., parameter_count: _Optional[int] = ..., parameters: _Optional[str] = ..., batch_size: _Optional[int] = ..., seq_len: _Optional[int] = ..., estimated_memory_bytes: _Optional[int] = ..., available_memory_bytes: _Optional[int] = ..., memory_device: _Optional[str] = ..., can_fine_tune: _Optional[bool] = ..., problems: _Optional[_Iterable[str]] = ..., notes: _Optional[_Iterable[str]] = ..., exists_on_hub: _Optional[bool] = ..., hidden_size: _Optional[int] = ..., num_layers: _Optional[int] = ..., vocab_size: _Optional[int] = ...) -> None: ...

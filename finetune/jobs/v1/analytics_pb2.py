@@ -22,11 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from finetune.jobs.v1 import configuration_pb2 as finetune_dot_jobs_dot_v1_dot_configuration__pb2
+from finetune.trainer.v1 import run_pb2 as finetune_dot_trainer_dot_v1_dot_run__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n finetune/jobs/v1/analytics.proto\x12\x10\x66inetune.jobs.v1\x1a$finetune/jobs/v1/configuration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x92\x02\n\x0b\x43omparedJob\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x19\n\x11\x63onfiguration_uid\x18\x05 \x01(\t\x12;\n\x07metrics\x18\x06 \x03(\x0b\x32*.finetune.jobs.v1.ComparedJob.MetricsEntry\x12:\n\x0fhyperparameters\x18\x07 \x01(\x0b\x32!.finetune.jobs.v1.Hyperparameters\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"<\n\x17\x43onfigurationDifference\x12\x11\n\tparameter\x18\x01 \x01(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\":\n\x0cMetricWinner\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12\x0b\n\x03job\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\x01\"*\n\nValueCount\x12\r\n\x05value\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\"\x83\x01\n\nTimeBucket\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x05\x12\x11\n\tcompleted\x18\x03 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x04 \x01(\x05\x12\x11\n\tcancelled\x18\x05 \x01(\x05\"Q\n\x0eParameterUsage\x12\x11\n\tparameter\x18\x01 \x01(\t\x12,\n\x06values\x18\x02 \x03(\x0b\x32\x1c.finetune.jobs.v1.ValueCount\"_\n\x0c\x44istribution\x12\r\n\x05\x63ount\x18\x01 \x01(\x05\x12\x0c\n\x04mean\x18\x02 \x01(\x01\x12\x0b\n\x03p50\x18\x03 \x01(\x01\x12\x0b\n\x03p95\x18\x04 \x01(\x01\x12\x0b\n\x03min\x18\x05 \x01(\x01\x12\x0b\n\x03max\x18\x06 \x01(\x01\"\xbc\x06\n\rJobStatistics\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ntotal_jobs\x18\x03 \x01(\x05\x12G\n\rjobs_by_state\x18\x04 \x03(\x0b\x32\x30.finetune.jobs.v1.JobStatistics.JobsByStateEntry\x12\x14\n\x0csuccess_rate\x18\x05 \x01(\x01\x12\x33\n\rjobs_per_hour\x18\x06 \x03(\x0b\x32\x1c.finetune.jobs.v1.TimeBucket\x12\x32\n\x0cjobs_per_day\x18\x07 \x03(\x0b\x32\x1c.finetune.jobs.v1.TimeBucket\x12:\n\x12queue_wait_seconds\x18\x08 \x01(\x0b\x32\x1e.finetune.jobs.v1.Distribution\x12\x12\n\nqueued_now\x18\t \x01(\x05\x12\x34\n\x0epopular_models\x18\n \x03(\x0b\x32\x1c.finetune.jobs.v1.ValueCount\x12\x36\n\x10popular_datasets\x18\x0b \x03(\x0b\x32\x1c.finetune.jobs.v1.ValueCount\x12@\n\x16hyperparameter_choices\x18\x0c \x03(\x0b\x32 .finetune.jobs.v1.ParameterUsage\x12\x34\n\x0c\x64\x61taset_rows\x18\r \x01(\x0b\x32\x1e.finetune.jobs.v1.Distribution\x12:\n\x14\x64\x61taset_size_classes\x18\x0e \x03(\x0b\x32\x1c.finetune.jobs.v1.ValueCount\x12\x38\n\x10training_seconds\x18\x0f \x01(\x0b\x32\x1e.finetune.jobs.v1.Distribution\x12\x11\n\tgpu_hours\x18\x10 \x01(\x01\x1a\x32\n\x10JobsByStateEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n finetune/jobs/v1/analytics.proto\x12\x10\x66inetune.jobs.v1\x1a\x1d\x66inetune/trainer/v1/run.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x95\x02\n\x0b\x43omparedJob\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x19\n\x11\x63onfiguration_uid\x18\x05 \x01(\t\x12;\n\x07metrics\x18\x06 \x03(\x0b\x32*.finetune.jobs.v1.ComparedJob.MetricsEntry\x12=\n\x0fhyperparameters\x18\x07 \x01(\x0b\x32$.finetune.trainer.v1.Hyperparameters\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"<\n\x17\x43onfigurationDifference\x12\x11\n\tparameter\x18\x01 \x01(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\":\n\x0cMetricWinner\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12\x0b\n\x03job\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\x01\"*\n\nValueCount\x12\r\n\x05value\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\"\x83\x01\n\nTimeBucket\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x05\x12\x11\n\tcompleted\x18\x03 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x04 \x01(\x05\x12\x11\n\tcancelled\x18\x05 \x01(\x05\"Q\n\x0eParameterUsage\x12\x11\n\tparameter\x18\x01 \x01(\t\x12,\n\x06values\x18\x02 \x03(\x0b\x32\x1c.finetune.jobs.v1.ValueCount\"_\n\x0c\x44istribution\x12\r\n\x05\x63ount\x18\x01 \x01(\x05\x12\x0c\n\x04mean\x18\x02 \x01(\x01\x12\x0b\n\x03p50\x18\x03 \x01(\x01\x12\x0b\n\x03p95\x18\x04 \x01(\x01\x12\x0b\n\x03min\x18\x05 \x01(\x01\x12\x0b\n\x03max\x18\x06 \x01(\x01\"\xbc\x06\n\rJobStatistics\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ntotal_jobs\x18\x03 \x01(\x05\x12G\n\rjobs_by_state\x18\x04 \x03(\x0b\x32\x30.finetune.jobs.v1.JobStatistics.JobsByStateEntry\x12\x14\n\x0csuccess_rate\x18\x05 \x01(\x01\x12\x33\n\rjobs_per_hour\x18\x06 \x03(\x0b\x32\x1c.finetune.jobs.v1.TimeBucket\x12\x32\n\x0cjobs_per_day\x18\x07 \x03(\x0b\x32\x1c.finetune.jobs.v1.TimeBucket\x12:\n\x12queue_wait_seconds\x18\x08 \x01(\x0b\x32\x1e.finetune.jobs.v1.Distribution\x12\x12\n\nqueued_now\x18\t \x01(\x05\x12\x34\n\x0epopular_models\x18\n \x03(\x0b\x32\x1c.finetune.jobs.v1.ValueCount\x12\x36\n\x10popular_datasets\x18\x0b \x03(\x0b\x32\x1c.finetune.jobs.v1.ValueCount\x12@\n\x16hyperparameter_choices\x18\x0c \x03(\x0b\x32 .finetune.jobs.v1.ParameterUsage\x12\x34\n\x0c\x64\x61taset_rows\x18\r \x01(\x0b\x32\x1e.finetune.jobs.v1.Distribution\x12:\n\x14\x64\x61taset_size_classes\x18\x0e \x03(\x0b\x32\x1c.finetune.jobs.v1.ValueCount\x12\x38\n\x10training_seconds\x18\x0f \x01(\x0b\x32\x1e.finetune.jobs.v1.Distribution\x12\x11\n\tgpu_hours\x18\x10 \x01(\x01\x1a\x32\n\x10JobsByStateEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,24 +37,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_COMPAREDJOB_METRICSENTRY']._serialized_options = b'8\001'
   _globals['_JOBSTATISTICS_JOBSBYSTATEENTRY']._loaded_options = None
   _globals['_JOBSTATISTICS_JOBSBYSTATEENTRY']._serialized_options = b'8\001'
-  _globals['_COMPAREDJOB']._serialized_start=126
-  _globals['_COMPAREDJOB']._serialized_end=400
-  _globals['_COMPAREDJOB_METRICSENTRY']._serialized_start=354
-  _globals['_COMPAREDJOB_METRICSENTRY']._serialized_end=400
-  _globals['_CONFIGURATIONDIFFERENCE']._serialized_start=402
-  _globals['_CONFIGURATIONDIFFERENCE']._serialized_end=462
-  _globals['_METRICWINNER']._serialized_start=464
-  _globals['_METRICWINNER']._serialized_end=522
-  _globals['_VALUECOUNT']._serialized_start=524
-  _globals['_VALUECOUNT']._serialized_end=566
-  _globals['_TIMEBUCKET']._serialized_start=569
-  _globals['_TIMEBUCKET']._serialized_end=700
-  _globals['_PARAMETERUSAGE']._serialized_start=702
-  _globals['_PARAMETERUSAGE']._serialized_end=783
-  _globals['_DISTRIBUTION']._serialized_start=785
-  _globals['_DISTRIBUTION']._serialized_end=880
-  _globals['_JOBSTATISTICS']._serialized_start=883
-  _globals['_JOBSTATISTICS']._serialized_end=1711
-  _globals['_JOBSTATISTICS_JOBSBYSTATEENTRY']._serialized_start=1661
-  _globals['_JOBSTATISTICS_JOBSBYSTATEENTRY']._serialized_end=1711
+  _globals['_COMPAREDJOB']._serialized_start=119
+  _globals['_COMPAREDJOB']._serialized_end=396
+  _globals['_COMPAREDJOB_METRICSENTRY']._serialized_start=350
+  _globals['_COMPAREDJOB_METRICSENTRY']._serialized_end=396
+  _globals['_CONFIGURATIONDIFFERENCE']._serialized_start=398
+  _globals['_CONFIGURATIONDIFFERENCE']._serialized_end=458
+  _globals['_METRICWINNER']._serialized_start=460
+  _globals['_METRICWINNER']._serialized_end=518
+  _globals['_VALUECOUNT']._serialized_start=520
+  _globals['_VALUECOUNT']._serialized_end=562
+  _globals['_TIMEBUCKET']._serialized_start=565
+  _globals['_TIMEBUCKET']._serialized_end=696
+  _globals['_PARAMETERUSAGE']._serialized_start=698
+  _globals['_PARAMETERUSAGE']._serialized_end=779
+  _globals['_DISTRIBUTION']._serialized_start=781
+  _globals['_DISTRIBUTION']._serialized_end=876
+  _globals['_JOBSTATISTICS']._serialized_start=879
+  _globals['_JOBSTATISTICS']._serialized_end=1707
+  _globals['_JOBSTATISTICS_JOBSBYSTATEENTRY']._serialized_start=1657
+  _globals['_JOBSTATISTICS_JOBSBYSTATEENTRY']._serialized_end=1707
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,6 @@
 import datetime
 
-from finetune.jobs.v1 import configuration_pb2 as _configuration_pb2
+from finetune.trainer.v1 import run_pb2 as _run_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -32,8 +32,8 @@ class ComparedJob(_message.Message):
     model: str
     configuration_uid: str
     metrics: _containers.ScalarMap[str, float]
-    hyperparameters: _configuration_pb2.Hyperparameters
-    def __init__(self, job: _Optional[str] = ..., display_name: _Optional[str] = ..., state: _Optional[str] = ..., model: _Optional[str] = ..., configuration_uid: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., hyperparameters: _Optional[_Union[_configuration_pb2.Hyperparameters, _Mapping]] = ...) -> None: ...
+    hyperparameters: _run_pb2.Hyperparameters
+    def __init__(self, job: _Optional[str] = ..., display_name: _Optional[str] = ..., state: _Optional[str] = ..., model: _Optional[str] = ..., configuration_uid: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., hyperparameters: _Optional[_Union[_run_pb2.Hyperparameters, _Mapping]] = ...) -> None: ...
 
 class ConfigurationDifference(_message.Message):
     __slots__ = ("parameter", "values")

@@ -114,8 +114,8 @@ class JobConfiguration(_message.Message):
     HYPERPARAMETERS_FIELD_NUMBER: _ClassVar[int]
     model: ResourceReference
     dataset: ResourceReference
-    hyperparameters: _configuration_pb2.Hyperparameters
-    def __init__(self, model: _Optional[_Union[ResourceReference, _Mapping]] = ..., dataset: _Optional[_Union[ResourceReference, _Mapping]] = ..., hyperparameters: _Optional[_Union[_configuration_pb2.Hyperparameters, _Mapping]] = ...) -> None: ...
+    hyperparameters: _run_pb2.Hyperparameters
+    def __init__(self, model: _Optional[_Union[ResourceReference, _Mapping]] = ..., dataset: _Optional[_Union[ResourceReference, _Mapping]] = ..., hyperparameters: _Optional[_Union[_run_pb2.Hyperparameters, _Mapping]] = ...) -> None: ...
 
 class StateTransition(_message.Message):
     __slots__ = ("sequence", "from_state", "to_state", "reason", "message", "time", "job")

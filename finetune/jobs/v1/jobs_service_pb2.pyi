@@ -23,12 +23,12 @@ class ValidateConfigurationRequest(_message.Message):
     DATASET_FIELD_NUMBER: _ClassVar[int]
     DATASET_ROWS_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
-    hyperparameters: _configuration_pb2.Hyperparameters
+    hyperparameters: _run_pb2.Hyperparameters
     model: str
     dataset: str
     dataset_rows: int
     mode: _configuration_pb2.ConfigurationMode
-    def __init__(self, hyperparameters: _Optional[_Union[_configuration_pb2.Hyperparameters, _Mapping]] = ..., model: _Optional[str] = ..., dataset: _Optional[str] = ..., dataset_rows: _Optional[int] = ..., mode: _Optional[_Union[_configuration_pb2.ConfigurationMode, str]] = ...) -> None: ...
+    def __init__(self, hyperparameters: _Optional[_Union[_run_pb2.Hyperparameters, _Mapping]] = ..., model: _Optional[str] = ..., dataset: _Optional[str] = ..., dataset_rows: _Optional[int] = ..., mode: _Optional[_Union[_configuration_pb2.ConfigurationMode, str]] = ...) -> None: ...
 
 class ValidateConfigurationResponse(_message.Message):
     __slots__ = ("valid", "errors", "warnings", "normalized", "suggested", "estimated_memory_bytes", "available_memory_bytes")
@@ -42,11 +42,11 @@ class ValidateConfigurationResponse(_message.Message):
     valid: bool
     errors: _containers.RepeatedCompositeFieldContainer[_configuration_pb2.ValidationIssue]
     warnings: _containers.RepeatedCompositeFieldContainer[_configuration_pb2.ValidationIssue]
-    normalized: _configuration_pb2.Hyperparameters
-    suggested: _configuration_pb2.Hyperparameters
+    normalized: _run_pb2.Hyperparameters
+    suggested: _run_pb2.Hyperparameters
     estimated_memory_bytes: int
     available_memory_bytes: int
-    def __init__(self, valid: _Optional[bool] = ..., errors: _Optional[_Iterable[_Union[_configuration_pb2.ValidationIssue, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[_configuration_pb2.ValidationIssue, _Mapping]]] = ..., normalized: _Optional[_Union[_configuration_pb2.Hyperparameters, _Mapping]] = ..., suggested: _Optional[_Union[_configuration_pb2.Hyperparameters, _Mapping]] = ..., estimated_memory_bytes: _Optional[int] = ..., available_memory_bytes: _Optional[int] = ...) -> None: ...
+    def __init__(self, valid: _Optional[bool] = ..., errors: _Optional[_Iterable[_Union[_configuration_pb2.ValidationIssue, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[_configuration_pb2.ValidationIssue, _Mapping]]] = ..., normalized: _Optional[_Union[_run_pb2.Hyperparameters, _Mapping]] = ..., suggested: _Optional[_Union[_run_pb2.Hyperparameters, _Mapping]] = ..., estimated_memory_bytes: _Optional[int] = ..., available_memory_bytes: _Optional[int] = ...) -> None: ...
 
 class CreateConfigurationRequest(_message.Message):
     __slots__ = ("configuration",)

@@ -101,9 +101,9 @@ class SweepTrial(_message.Message):
     CONFIGURATION_UID_FIELD_NUMBER: _ClassVar[int]
     number: int
     job: str
-    parameters: _configuration_pb2.Hyperparameters
+    parameters: _run_pb2.Hyperparameters
     state: TrialState
     validation_loss: float
     last_reported_step: int
     configuration_uid: str
-    def __init__(self, number: _Optional[int] = ..., job: _Optional[str] = ..., parameters: _Optional[_Union[_configuration_pb2.Hyperparameters, _Mapping]] = ..., state: _Optional[_Union[TrialState, str]] = ..., validation_loss: _Optional[float] = ..., last_reported_step: _Optional[int] = ..., configuration_uid: _Optional[str] = ...) -> None: ...
+    def __init__(self, number: _Optional[int] = ..., job: _Optional[str] = ..., parameters: _Optional[_Union[_run_pb2.Hyperparameters, _Mapping]] = ..., state: _Optional[_Union[TrialState, str]] = ..., validation_loss: _Optional[float] = ..., last_reported_step: _Optional[int] = ..., configuration_uid: _Optional[str] = ...) -> None: ...

@@ -78,7 +78,7 @@ class Run(_message.Message):
     def __init__(self, name: _Optional[str] = ..., job_id: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., model: _Optional[str] = ..., dataset: _Optional[str] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., model_saving: _Optional[_Union[ModelSaving, _Mapping]] = ..., gpu_count: _Optional[int] = ..., progress: _Optional[_Union[RunProgress, _Mapping]] = ..., error: _Optional[str] = ..., error_reason: _Optional[str] = ..., attempts: _Optional[int] = ..., stopped_early: _Optional[bool] = ..., output_dir: _Optional[str] = ..., last_sequence: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Hyperparameters(_message.Message):
-    __slots__ = ("learning_rate", "batch_size", "epochs", "warmup_steps", "warmup_ratio", "weight_decay", "gradient_accumulation_steps", "max_grad_norm", "optimizer", "scheduler", "save_steps", "eval_steps", "logging_steps", "seed", "early_stopping_patience", "early_stopping_threshold", "timeout_seconds", "max_seq_length", "lora_r", "lora_alpha", "lora_dropout", "target_modules", "max_steps", "keep_checkpoints", "packing")
+    __slots__ = ("learning_rate", "batch_size", "epochs", "warmup_steps", "warmup_ratio", "weight_decay", "gradient_accumulation_steps", "max_grad_norm", "optimizer", "scheduler", "save_steps", "eval_steps", "logging_steps", "seed", "early_stopping_patience", "early_stopping_threshold", "timeout_seconds", "max_seq_length", "lora_r", "lora_alpha", "lora_dropout", "target_modules", "max_steps", "keep_checkpoints", "packing", "uid")
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     EPOCHS_FIELD_NUMBER: _ClassVar[int]
@@ -104,6 +104,7 @@ class Hyperparameters(_message.Message):
     MAX_STEPS_FIELD_NUMBER: _ClassVar[int]
     KEEP_CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
     PACKING_FIELD_NUMBER: _ClassVar[int]
+    UID_FIELD_NUMBER: _ClassVar[int]
     learning_rate: float
     batch_size: int
     epochs: int
@@ -129,7 +130,8 @@ class Hyperparameters(_message.Message):
     max_steps: int
     keep_checkpoints: int
     packing: bool
-    def __init__(self, learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., epochs: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., warmup_ratio: _Optional[float] = ..., weight_decay: _Optional[float] = ..., gradient_accumulation_steps: _Optional[int] = ..., max_grad_norm: _Optional[float] = ..., optimizer: _Optional[str] = ..., scheduler: _Optional[str] = ..., save_steps: _Optional[int] = ..., eval_steps: _Optional[int] = ..., logging_steps: _Optional[int] = ..., seed: _Optional[int] = ..., early_stopping_patience: _Optional[int] = ..., early_stopping_threshold: _Optional[float] = ..., timeout_seconds: _Optional[float] = ..., max_seq_length: _Optional[int] = ..., lora_r: _Optional[int] = ..., lora_alpha: _Optional[float] = ..., lora_dropout: _Optional[float] = ..., target_modules: _Optional[_Iterable[str]] = ..., max_steps: _Optional[int] = ..., keep_checkpoints: _Optional[int] = ..., packing: _Optional[bool] = ...) -> None: ...
+    uid: str
+    def __init__(self, learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., epochs: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., warmup_ratio: _Optional[float] = ..., weight_decay: _Optional[float] = ..., gradient_accumulation_steps: _Optional[int] = ..., max_grad_norm: _Optional[float] = ..., optimizer: _Optional[str] = ..., scheduler: _Optional[str] = ..., save_steps: _Optional[int] = ..., eval_steps: _Optional[int] = ..., logging_steps: _Optional[int] = ..., seed: _Optional[int] = ..., early_stopping_patience: _Optional[int] = ..., early_stopping_threshold: _Optional[float] = ..., timeout_seconds: _Optional[float] = ..., max_seq_length: _Optional[int] = ..., lora_r: _Optional[int] = ..., lora_alpha: _Optional[float] = ..., lora_dropout: _Optional[float] = ..., target_modules: _Optional[_Iterable[str]] = ..., max_steps: _Optional[int] = ..., keep_checkpoints: _Optional[int] = ..., packing: _Optional[bool] = ..., uid: _Optional[str] = ...) -> None: ...
 
 class ModelSaving(_message.Message):
     __slots__ = ("save_model", "model_name", "push_to_hub", "make_public", "hub_token", "hub_endpoint")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from services.catalog.memory import GpuMemory, MachineMemory, estimate_lora_memory, format_bytes, machine_memory
+from services.common.memory import GpuMemory, MachineMemory, estimate_lora_memory, format_bytes, machine_memory
 
 GiB = 2**30
 
