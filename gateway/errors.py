@@ -14,7 +14,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
 
 from services.common.errors import FinetuneError, http_status_for
-from services.common.grpc_errors import error_info_from_metadata, from_rpc_error
+from services.common.grpc_errors import encodable, error_info_from_metadata, from_rpc_error
 
 log = logging.getLogger("finetune.gateway")
 
@@ -40,9 +40,13 @@ class ApiError(HTTPException):
     """An HTTP error carrying the gRPC code name, the UPPER_SNAKE reason and metadata of the JSON body."""
 
     def __init__(self, status_code: int, code: str, reason: str, message: str, metadata: dict[str, str] | None = None, headers=None):
+        if status_code >= 500:
+            # The connection may be in a state the server cannot vouch for (uvicorn closes it after an
+            # exception); saying so makes a keep-alive client open a new one instead of being reset.
+            headers = {**(headers or {}), "Connection": "close"}
         super().__init__(status_code=status_code, detail=message, headers=headers)
-        self.code, self.reason, self.message = code, reason, message
-        self.metadata = {k: str(v) for k, v in (metadata or {}).items()}
+        self.code, self.reason, self.message = code, reason, encodable(message)
+        self.metadata = {encodable(str(k)): encodable(str(v)) for k, v in (metadata or {}).items()}
 
     @classmethod
     def from_domain(cls, exc: FinetuneError, headers=None) -> ApiError:

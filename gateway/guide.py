@@ -233,7 +233,7 @@ async def _next_after(websocket: WebSocket):
         try:
             payload = json.loads(message.get("text") or message.get("bytes") or b"")
             return _after(payload.get("after") if isinstance(payload, dict) else None, required=True)
-        except (ValueError, InvalidArgument):
+        except (ValueError, RecursionError, InvalidArgument):
             error = InvalidArgument('send {"after": <seq>} to resume after an event', reason="INVALID_MESSAGE")
             await websocket.send_json(ApiError.from_domain(error).body())
 

@@ -12,6 +12,7 @@ from google.protobuf.message import Message
 from starlette.requests import Request
 
 from services.common.errors import InvalidArgument, PayloadTooLarge
+from services.common.json_shape import MAX_JSON_DEPTH, json_shape
 
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
 _PARSING_FIELD = re.compile(r"Failed to parse (\w+) field")
@@ -178,16 +179,39 @@ def _enum_name(field: FieldDescriptor, value: Any) -> Any:
     return full if full in field.enum_type.values_by_name else value
 
 
+_BOM = "\ufeff"
+
+
 async def read_json(request: Request, limit: int) -> Any:
-    """The request body parsed as JSON, or None when it is empty. Over `limit` bytes is a 413."""
+    """The request body parsed as JSON, or None when it is empty. Over `limit` bytes is a 413; not UTF-8
+    (a UTF-8 byte order mark is allowed), not JSON, or not of a shape we take (`services.common.json_shape`)
+    is a 400."""
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > limit:
             raise PayloadTooLarge(f"request body exceeds {limit} bytes", metadata={"limit_bytes": limit})
-    if not body.strip():
+    try:
+        text = body.decode("utf-8").removeprefix(_BOM)
+    except UnicodeDecodeError as exc:
+        raise InvalidArgument(f"the request body is not UTF-8 text: {exc.reason} at byte {exc.start}", reason="MALFORMED_JSON") from None
+    if not text.strip():
         return None
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise InvalidArgument(f"the request body is not valid JSON: {exc}", reason="MALFORMED_JSON") from None
+    except RecursionError:  # nested past Python's recursion limit: too deep by far
+        raise _too_deep() from None
+    shape = json_shape(value)
+    if shape.too_deep():
+        raise _too_deep()
+    if shape.lone_surrogate:
+        raise InvalidArgument(f"the request body holds the escape {shape.lone_surrogate} on its own: half of a UTF-16 "
+                              "surrogate pair, which is not a character", reason="MALFORMED_JSON")
+    return value
+
+
+def _too_deep() -> InvalidArgument:
+    return InvalidArgument(f"the request body is nested too deep: objects and lists may nest {MAX_JSON_DEPTH} levels",
+                           reason="JSON_TOO_DEEP", metadata={"limit": MAX_JSON_DEPTH})

@@ -41,10 +41,14 @@ def abort_args(exc: FinetuneError) -> tuple[grpc.StatusCode, str, tuple]:
     return grpc.StatusCode[exc.grpc_code], status.message, ((_DETAILS_KEY, status.SerializeToString()),)
 
 
+def encodable(text: str) -> str:
+    """`text` with lone surrogates (a JSON `"\\ud800"` decodes to one; UTF-8 cannot carry them) as escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def shorten(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` characters, saying how much was cut; lone surrogates (which UTF-8
-    cannot carry) written as `\\udXXX` escapes."""
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    """`text` cut to at most `limit` characters, saying how much was cut, and `encodable`."""
+    text = encodable(text)
     if len(text) <= limit:
         return text
     note = f"... ({len(text) - limit} more characters)"

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from services.common.errors import InvalidArgument
+from services.common.json_shape import MAX_JSON_DEPTH, json_shape
 from services.dataset.headers import normalise_columns
 from services.dataset.issues import WARNING, Issue, describe_rows, plural
 
@@ -44,7 +45,9 @@ def read_json_table(text: str, *, whole_document: bool) -> JsonTable:
     keys: dict[str, None] = {}
     rows = []
     for number, record in (_list_items(text) if whole_document else _lines(text)):
-        row = _flatten(_object(record, f"{unit.capitalize()} {number}"), number, chat)
+        where = f"{unit.capitalize()} {number}"
+        _check_shape(record, where, number)
+        row = _flatten(_object(record, where), number, chat)
         keys.update(dict.fromkeys(row))
         rows.append(row)
     raw_columns = list(keys)
@@ -61,6 +64,8 @@ def _list_items(text: str):
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _bad_json(exc.lineno, exc) from None
+    except RecursionError:
+        _too_deep("The JSON document", None)
     if not isinstance(value, list):
         raise InvalidArgument(
             f"The JSON file holds a {_json_type(value)}; it must hold a list of objects like [{_EXAMPLE}, ...] "
@@ -77,7 +82,7 @@ def _lines(text: str):
     numbered = [(n, line) for n, line in enumerate(text.split("\n"), start=1) if line and not line.isspace()]
     try:
         values = json.loads("[" + ",".join(line for _, line in numbered) + "]")
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         values = None
     if values is None or len(values) != len(numbered):  # e.g. a line "1, 2" holds two values
         values = [_parse_line(n, line) for n, line in numbered]
@@ -89,6 +94,28 @@ def _parse_line(number: int, line: str):
         return json.loads(line)
     except json.JSONDecodeError as exc:
         raise _bad_json(number, exc) from None
+    except RecursionError:
+        _too_deep(f"Line {number}", number)
+
+
+def _too_deep(where: str, number: int | None):
+    raise InvalidArgument(
+        f"{where} nests objects or lists more than {MAX_JSON_DEPTH} levels deep. Each record must be an object "
+        f"like {_EXAMPLE}, whose values are text.",
+        reason="JSON_TOO_DEEP", metadata={"record": number} if number else {},
+    )
+
+
+def _check_shape(record, where: str, number: int) -> None:
+    shape = json_shape(record)
+    if shape.too_deep():
+        _too_deep(where, number)
+    if shape.lone_surrogate:
+        raise InvalidArgument(
+            f"{where} holds the escape {shape.lone_surrogate} on its own: half of a UTF-16 surrogate pair, which is "
+            "not a character. Remove it or write the whole character.",
+            reason="INVALID_TEXT", metadata={"record": number},
+        )
 
 
 def _bad_json(line: int, exc: json.JSONDecodeError) -> InvalidArgument:

@@ -214,6 +214,22 @@ CASES: list[Case] = [
          expect_format="json", expect_in_errors=("Found 1 empty row (row 2)",)),
     Case("jsonl_named_csv", "data.csv", jsonl_bytes([{"input": "q", "output": "a"}]), expect_valid=True,
          expect_format="jsonl", expect_in_warnings=("read as JSONL",)),
+    # Nested past what json, pandas and protobuf recurse through (once a RecursionError, a 500).
+    Case("jsonl_nested_100k_deep", "deep.jsonl", b'{"input": "q", "output": "a"}\n{"input": ' + b"[" * 100_000 + b"]" * 100_000 + b', "output": "a"}\n',
+         expect_error="JSON_TOO_DEEP", expect_message="Line 2 nests objects or lists more than 32 levels deep"),
+    Case("jsonl_nested_40_deep", "deep40.jsonl", b'{"input": ' + b"[" * 40 + b"]" * 40 + b', "output": "a"}\n',
+         expect_error="JSON_TOO_DEEP", expect_message="Line 1 nests"),
+    Case("json_nested_100k_deep", "deep.json", b"[" * 100_000 + b"]" * 100_000,
+         expect_error="JSON_TOO_DEEP", expect_message="The JSON document nests objects or lists more than 32"),
+    Case("json_nested_value_kept_as_text", "nested.json", b'[{"input": {"a": [1, {"b": 2}]}, "output": "a"}]',
+         expect_valid=True, expect_first_row={"input": '{"a":[1,{"b":2}]}', "output": "a"}),
+    # JSON can escape half a UTF-16 surrogate pair; no UTF-8 text holds it (once an encoding error, a 500).
+    Case("jsonl_lone_surrogate", "lone.jsonl", b'{"input": "q", "output": "a"}\n{"input": "bad \\ud800 text", "output": "a"}\n',
+         expect_error="INVALID_TEXT", expect_message="Line 2 holds the escape \\ud800 on its own"),
+    Case("json_lone_low_surrogate_in_a_key", "lone.json", b'[{"input": "q", "output": "a", "\\udfff": "x"}]',
+         expect_error="INVALID_TEXT", expect_message="Item 1 holds the escape \\udfff"),
+    Case("jsonl_surrogate_pair_is_a_character", "pair.jsonl", b'{"input": "smile \\ud83d\\ude00", "output": "a"}\n',
+         expect_valid=True, expect_first_row={"input": "smile \U0001f600", "output": "a"}),
 ]
 
 CASES_BY_NAME = {c.name: c for c in CASES}

@@ -97,3 +97,34 @@ def test_unreachable_service_is_503_naming_it(make_client, unused_address):
     assert (err["code"], err["reason"], err["metadata"]) == ("UNAVAILABLE", "SERVICE_UNAVAILABLE", {"service": "dataset"})
     assert "dataset service" in err["message"]
 
+
+
+@pytest.mark.parametrize("body", [
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+    b'{"min_input_chars": ' + b"[" * 33 + b"]" * 33 + b"}",
+])
+def test_a_body_nested_too_deep_is_400(client, body):
+    """100,000 levels once raised RecursionError in the gateway: a 500."""
+    r = client.post("/v1/datasets/dataset_0_x:repair", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["reason"] == "JSON_TOO_DEEP" and "32 levels" in r.json()["error"]["message"]
+
+
+def test_a_utf8_byte_order_mark_is_read_as_json_and_other_encodings_are_400(client):
+    bom = client.post("/v1/datasets/dataset_0_x:repair", content=b'\xef\xbb\xbf{"keep_empty": true}', headers={"content-type": "application/json"})
+    assert bom.json()["error"]["reason"] == "DATASET_NOT_FOUND", bom.text  # parsed, and the service was asked
+    latin1 = client.post("/v1/datasets/dataset_0_x:repair", content='{"tags": "café"}'.encode("latin-1"), headers={"content-type": "application/json"})
+    assert latin1.status_code == 400 and "not UTF-8" in latin1.json()["error"]["message"]
+
+
+def test_a_lone_surrogate_escape_in_a_body_is_400_with_an_encodable_message(client):
+    for body in (b'{"no_such_field\\ud800": 1}', b'{"dataset": {"display_name": "x\\udfff"}}'):
+        r = client.patch("/v1/datasets/dataset_0_x", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 400, r.text
+        assert r.json()["error"]["code"] == "INVALID_ARGUMENT"
+
+
+def test_a_5xx_closes_the_connection(make_client, unused_address):
+    r = make_client(dataset_address=unused_address).get("/v1/datasets")
+    assert r.status_code == 503 and r.headers["connection"] == "close"
