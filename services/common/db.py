@@ -23,6 +23,22 @@ class Base(DeclarativeBase):
     PostgreSQL database can hold them all."""
 
 
+@event.listens_for(Base, "before_insert", propagate=True)
+@event.listens_for(Base, "before_update", propagate=True)
+def check_lengths(mapper, connection, target) -> None:
+    """A string longer than its column is the caller's mistake on every database: PostgreSQL refuses it
+    (an INTERNAL error, once), SQLite would keep it. So it is refused before the database sees it, as
+    INVALID_ARGUMENT naming the field (the column is named after the API's field)."""
+    for column in mapper.columns:
+        limit = getattr(column.type, "length", None)
+        if not limit:
+            continue
+        value = getattr(target, mapper.get_property_by_column(column).key, None)
+        if isinstance(value, str) and len(value) > limit:
+            raise InvalidArgument(f"{column.name} is {len(value)} characters long; it may have at most {limit}",
+                                  reason="VALUE_TOO_LONG", metadata={"field": column.name, "limit": limit})
+
+
 def normalise_url(url: str) -> str:
     """Accept plain `postgresql://` and `sqlite://` URLs and give them their async drivers."""
     try:

@@ -162,3 +162,18 @@ async def test_health_and_reflection(settings):
         async for r in refl.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")])):
             names = [s.name for s in r.list_services_response.service]
         assert "finetune.dataset.v1.DatasetService" in names
+
+
+async def test_names_longer_than_their_columns_are_invalid_argument_on_every_database(settings):
+    """PostgreSQL refused a display name over 256 or a filename over 512 characters as INTERNAL; SQLite kept them."""
+    async with running(build_server, settings) as channel:
+        stub = dataset_service_pb2_grpc.DatasetServiceStub(channel)
+        for meta, field in ((dict(display_name="n" * 257), "display_name"), (dict(filename="f" * 600 + ".csv"), "filename")):
+            _, metadata = await expect_error(stub.UploadDataset(upload_stream(GOOD_CSV.encode(), **({"filename": "data.csv"} | meta))),
+                                             grpc.StatusCode.INVALID_ARGUMENT, "VALUE_TOO_LONG", "at most")
+            assert metadata["field"] == field
+        saved = await stub.UploadDataset(upload_stream(GOOD_CSV.encode(), display_name="n" * 256))
+        patch = pb.UpdateDatasetRequest(dataset=dataset_pb2.Dataset(name=saved.name, display_name="m" * 300),
+                                        update_mask=field_mask_pb2.FieldMask(paths=["display_name"]))
+        await expect_error(stub.UpdateDataset(patch), grpc.StatusCode.INVALID_ARGUMENT, "VALUE_TOO_LONG", "300 characters")
+        assert (await stub.GetDataset(pb.GetDatasetRequest(name=saved.name))).display_name == "n" * 256

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from gateway.routes import service_descriptors, service_short_name
-from gateway.server import parse_ports
+from gateway.server import bind_sockets, parse_ports
 from services.common.errors import InvalidArgument
 from services.common.settings import load_settings
 
@@ -69,8 +69,6 @@ def test_gateway_process_serves_health_on_both_ports(dataset_address, other_serv
 def test_listening_sockets_get_tcp_nodelay():
     # asyncio sets TCP_NODELAY only on sockets created as IPPROTO_TCP; without it each small response
     # waited ~40 ms on the client's delayed ACK (measured: 20 req/s instead of 240 at one caller).
-    from gateway.server import bind_sockets
-
     [sock] = bind_sockets("127.0.0.1", (free_ports(1)[0],))
     with sock:
         assert sock.proto == socket.IPPROTO_TCP
@@ -84,3 +82,40 @@ def test_ports_setting():
     with pytest.raises(InvalidArgument, match="FINETUNE_GATEWAY_PORTS"):
         gateway_ports(settings)
     assert gateway_ports(load_settings("gateway", {})) == (8000, 8001, 3000)
+
+
+def test_after_a_500_a_keep_alive_client_goes_on_without_a_reset(dataset_address, other_services):
+    """uvicorn closes the connection after the app raised; the 500 says `Connection: close`, so the client
+    opens a new connection for its next request instead of writing into a closed one."""
+    import http.client
+    import threading
+
+    import uvicorn
+
+    from gateway.app import create_app
+    from gateway.guide import GuideRoute
+    from tests.gateway.conftest import gateway_settings
+
+    def broken(call):
+        raise ZeroDivisionError("a bug")
+
+    bug = GuideRoute("GET", "/api/bug", "finetune.dataset.v1.DatasetService.ListDatasets", broken, dict, "a route with a bug")
+    app = create_app(gateway_settings(dataset_address, other_services[1]), adapters=[bug])
+    [sock] = bind_sockets("127.0.0.1", (free_ports(1)[0],))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        connection = http.client.HTTPConnection("127.0.0.1", sock.getsockname()[1], timeout=10)
+        connection.request("GET", "/api/bug")
+        first = connection.getresponse()
+        first.read()
+        assert (first.status, first.getheader("connection")) == (500, "close")
+        connection.request("GET", "/v1/datasets")
+        assert connection.getresponse().status == 200
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
