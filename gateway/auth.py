@@ -1,4 +1,5 @@
-"""Optional API token: when set, every API path but /health, /openapi.json and /docs needs `Authorization: Bearer <token>`.
+"""Optional API token: when set, every API path but /health, /openapi.json and /docs needs `Authorization: Bearer <token>`
+(the scheme in any case, the token compared in constant time: `services.common.tokens`).
 
 The dashboard's static files (every GET outside the API paths, see `gateway.static`) are public: they hold
 no data, and the page asks for the token before it calls the API.
@@ -9,7 +10,6 @@ check the same token themselves.
 
 from __future__ import annotations
 
-import hmac
 from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -17,8 +17,14 @@ from starlette.websockets import WebSocketClose
 
 from gateway.errors import ApiError
 from gateway.static import is_api_path
+from services.common.tokens import bearer_matches
 
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json", "/docs"})
+AUTHENTICATED = "authenticated"  # in the request's state: the caller sent the token (or none is needed)
+
+
+def is_authenticated(conn) -> bool:
+    return getattr(conn.state, AUTHENTICATED, True)
 
 
 class BearerTokenMiddleware:
@@ -26,11 +32,10 @@ class BearerTokenMiddleware:
 
     def __init__(self, app: ASGIApp, token: str):
         self.app = app
-        self.expected = f"Bearer {token}".encode() if token else b""
+        self.token = token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self.expected or scope["type"] not in ("http", "websocket") or scope["path"] in PUBLIC_PATHS or (
-                scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and not is_api_path(scope["path"])):
+        if not self.token or scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"authorization", b"")
@@ -38,7 +43,10 @@ class BearerTokenMiddleware:
             # Browsers cannot set headers on a WebSocket: `?access_token=<token>` stands in for the header.
             token = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("access_token", [""])[0]
             given = f"Bearer {token}".encode() if token else b""
-        if hmac.compare_digest(given, self.expected):
+        authenticated = bearer_matches(given, self.token)
+        scope.setdefault("state", {})[AUTHENTICATED] = authenticated  # /health shows more to a caller with the token
+        if authenticated or scope["path"] in PUBLIC_PATHS or (
+                scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and not is_api_path(scope["path"])):
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":

@@ -1,4 +1,8 @@
-"""`GET /health`: each service's grpc.health.v1 status; 200 when every one is SERVING, else 503."""
+"""`GET /health`: each service's grpc.health.v1 status; 200 when every one is SERVING, else 503.
+
+Public even when an API token is set (load balancers ask it); a caller without the token then sees each
+service's name and status only, not its address or error message.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from gateway.auth import is_authenticated
 from gateway.errors import ApiError
 from gateway.upstream import Upstreams
 
 CHECK_TIMEOUT_S = 2.0
+PUBLIC_FIELDS = ("service", "grpc_service", "status")  # what a caller without the token sees of each service
 _STATUS_FOR_CODE = {"UNAVAILABLE": "UNREACHABLE", "DEADLINE_EXCEEDED": "TIMEOUT", "NOT_FOUND": "SERVICE_UNKNOWN", "UNIMPLEMENTED": "NO_HEALTH_SERVICE"}
 
 
@@ -41,6 +47,8 @@ def health_route(targets: dict[str, str]) -> Route:
         upstreams = request.app.state.upstreams
         entries = await asyncio.gather(*(check(upstreams, name, full) for name, full in targets.items()))
         healthy = all(e["status"] == "SERVING" for e in entries)
+        if not is_authenticated(request):  # a token is set and the caller did not send it: statuses only
+            entries = [{k: e[k] for k in PUBLIC_FIELDS} for e in entries]
         body = {"status": "SERVING" if healthy else "NOT_SERVING", "services": list(entries)}
         return JSONResponse(body, status_code=200 if healthy else 503)
 

@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha import reflection
 from services.common.errors import FinetuneError, Unauthenticated
 from services.common.grpc_errors import abort_args
 from services.common.settings import ServiceSettings
+from services.common.tokens import bearer_matches
 
 log = logging.getLogger("finetune.server")
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -46,7 +47,7 @@ class _ErrorsAndLogging(grpc.aio.ServerInterceptor):
         metadata = dict(details.invocation_metadata or ())
         rid = metadata.get("x-request-id") or uuid.uuid4().hex[:16]
         needs_auth = bool(self._api_token) and not method.startswith(_UNAUTHENTICATED_OK)
-        authorised = not needs_auth or metadata.get("authorization") == f"Bearer {self._api_token}"
+        authorised = not needs_auth or bearer_matches(metadata.get("authorization", ""), self._api_token)
 
         async def guard(context):
             request_id_var.set(rid)

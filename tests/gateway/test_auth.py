@@ -70,3 +70,22 @@ def test_browser_preflight_from_the_dashboard_needs_no_token(guarded):
 def test_settings_read_the_token_from_the_environment():
     settings = gateway_settings("127.0.0.1:1", "127.0.0.1:2", {"FINETUNE_GATEWAY_API_TOKEN": TOKEN})
     assert settings.api_token == TOKEN
+
+
+@pytest.mark.parametrize("header", [f"bearer {TOKEN}", f"BEARER {TOKEN}", f"Bearer   {TOKEN}", f"bEaReR {TOKEN} "])
+def test_the_scheme_is_case_insensitive_at_the_gateway_and_at_the_service(guarded, header):
+    """RFC 9110: the auth scheme is case-insensitive. The guarded dataset service checks the forwarded header too."""
+    r = guarded.get("/v1/datasets", headers={"Authorization": header})
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("header", [f"Basic {TOKEN}", "Bearer", f"Bearer{TOKEN}", f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}"])
+def test_anything_but_the_token_in_the_bearer_scheme_is_401(guarded, header):
+    assert guarded.get("/v1/datasets", headers={"Authorization": header}).status_code == 401
+
+
+def test_health_shows_a_caller_without_the_token_only_names_and_statuses(guarded):
+    anonymous = guarded.get("/health").json()["services"]
+    assert anonymous and all(set(e) == {"service", "grpc_service", "status"} for e in anonymous)
+    known = guarded.get("/health", headers={"Authorization": f"Bearer {TOKEN}"}).json()["services"]
+    assert all(e["address"].startswith("127.0.0.1:") for e in known)
