@@ -124,7 +124,7 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             validation_rows=0 if val is None else len(val),
             columns=list(preview["columns"]),
             statistics=preview["statistics"]
-            | {k: preview.get(k) for k in ("column_stats", "empty_rows", "duplicate_rows")},
+            | {k: preview.get(k) for k in ("column_stats", "empty_rows", "duplicate_rows", "row_tokens_est_histogram")},
             warnings=list(preview.get("warnings", [])),
             format=preview.get("format", ""),
             encoding=preview.get("encoding", ""),
@@ -281,6 +281,7 @@ def statistics_to_proto(stats: dict) -> dataset_pb2.DatasetStatistics:
         empty_rows=int(stats.get("empty_rows", 0)),
         duplicate_rows=int(stats.get("duplicate_rows", 0)),
         column_stats=[dataset_pb2.ColumnStatistics(**c) for c in (stats.get("column_stats") or {}).values()],
+        row_tokens_est_histogram=stats.get("row_tokens_est_histogram") or {},
     )
 
 
@@ -290,7 +291,7 @@ def preview_to_proto(preview: dict) -> dataset_pb2.DatasetPreview:
         s = struct_pb2.Struct()
         s.update(record)
         data.append(s)
-    stats = preview["statistics"] | {"column_stats": preview.get("column_stats", {})}
+    stats = preview["statistics"] | {k: preview.get(k) for k in ("column_stats", "row_tokens_est_histogram")}
     return dataset_pb2.DatasetPreview(
         filename=preview["filename"],
         columns=preview["columns"],
@@ -298,7 +299,7 @@ def preview_to_proto(preview: dict) -> dataset_pb2.DatasetPreview:
         validation_errors=preview["validation_errors"],
         statistics=statistics_to_proto(stats | {"empty_rows": preview.get("empty_rows", 0), "duplicate_rows": preview.get("duplicate_rows", 0)}),
         warnings=preview.get("warnings", []),
-        issues=[dataset_pb2.ValidationIssue(code=i["code"], severity=i["severity"], message=i["message"], rows=i.get("rows", [])) for i in preview.get("issues", [])],
+        issues=[dataset_pb2.ValidationIssue(code=i["code"], severity=i["severity"], message=i["message"], rows=i.get("rows", []), count=i.get("count", 0)) for i in preview.get("issues", [])],
         format=preview.get("format", ""),
         encoding=preview.get("encoding", ""),
         delimiter=preview.get("delimiter") or "",

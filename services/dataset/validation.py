@@ -6,6 +6,9 @@ so validating a 50 MB file costs a fraction of reading it.
 Row numbers are 1-based data row numbers: row 1 is the first row after the header (first record
 of a JSONL file). Token estimates are ceil(characters / 4), the usual rule of thumb for English
 text under BPE tokenizers (GPT-2, Llama); real counts vary with the tokenizer and the language.
+A row's estimate is its input's plus its output's; the prompt template adds a few tokens more.
+Length histograms (histograms.py) cover every row, so a page can count the rows a max sequence
+length would truncate.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import pandas as pd
 
 from services.common.errors import FinetuneError
 from services.dataset.headers import INPUT, OUTPUT, REQUIRED_COLUMNS
+from services.dataset.histograms import empty_histogram, histogram
 from services.dataset.issues import ERROR, WARNING, Issue, describe_rows, plural, row_numbers
 from services.dataset.masks import blank_cells, cell_lengths, cells_of, duplicate_rows, first_chars, in_set
 from services.dataset.parsing import ParsedTable
@@ -60,6 +64,7 @@ class ColumnStats:
     tokens_est_total: int
     tokens_est_mean: float
     tokens_est_max: int
+    chars_histogram: dict  # histograms.histogram() of the cell lengths
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -83,6 +88,8 @@ class ValidationReport:
     delimiter: str | None
     format: str
     original_columns: list[str] = field(default_factory=list)
+    # histograms.histogram() of each row's estimated tokens (input plus output); empty without both columns
+    row_tokens_est_histogram: dict = field(default_factory=empty_histogram)
 
     @property
     def ok(self) -> bool:
@@ -140,7 +147,19 @@ def validate(
         delimiter=table.delimiter,
         format=table.format,
         original_columns=list(table.original_columns),
+        row_tokens_est_histogram=_row_tokens_histogram(lengths, len(present) == len(REQUIRED_COLUMNS)),
     )
+
+
+def estimate_tokens(lengths: np.ndarray) -> np.ndarray:
+    """Estimated tokens of cells of `lengths` characters (see the module doc)."""
+    return (lengths + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+
+
+def _row_tokens_histogram(lengths: dict[str, np.ndarray], has_pair: bool) -> dict:
+    if not has_pair:
+        return empty_histogram()
+    return histogram(estimate_tokens(lengths[INPUT]) + estimate_tokens(lengths[OUTPUT]))
 
 
 def to_preview_dict(report: ValidationReport) -> dict:
@@ -160,6 +179,7 @@ def to_preview_dict(report: ValidationReport) -> dict:
         "delimiter": report.delimiter,
         "format": report.format,
         "original_columns": list(report.original_columns),
+        "row_tokens_est_histogram": report.row_tokens_est_histogram,
     }
 
 
@@ -183,6 +203,7 @@ def error_preview_dict(filename: str, error: FinetuneError) -> dict:
         "delimiter": None,
         "format": None,
         "original_columns": [],
+        "row_tokens_est_histogram": empty_histogram(),
     }
 
 
@@ -312,8 +333,8 @@ def _formula_cells(frame: pd.DataFrame, firsts: dict[str, np.ndarray]) -> list[I
 
 def _column_stats(name: str, lengths: np.ndarray, blank: np.ndarray) -> ColumnStats:
     if not len(lengths):
-        return ColumnStats(name, 0, 0, 0, 0.0, 0, 0, 0, 0.0, 0)
-    tokens = (lengths + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+        return ColumnStats(name, 0, 0, 0, 0.0, 0, 0, 0, 0.0, 0, empty_histogram())
+    tokens = estimate_tokens(lengths)
     p50, p95 = np.percentile(lengths, [50, 95], method="inverted_cdf")
     return ColumnStats(
         name=name,
@@ -326,4 +347,5 @@ def _column_stats(name: str, lengths: np.ndarray, blank: np.ndarray) -> ColumnSt
         tokens_est_total=int(tokens.sum()),
         tokens_est_mean=round(float(tokens.mean()), 2),
         tokens_est_max=int(tokens.max()),
+        chars_histogram=histogram(lengths),
     )

@@ -61,23 +61,35 @@ class Dataset(_message.Message):
     def __init__(self, name: _Optional[str] = ..., uid: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., filename: _Optional[str] = ..., content_sha256: _Optional[str] = ..., size_bytes: _Optional[int] = ..., columns: _Optional[_Iterable[str]] = ..., train_rows: _Optional[int] = ..., validation_rows: _Optional[int] = ..., statistics: _Optional[_Union[DatasetStatistics, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ..., format: _Optional[str] = ..., encoding: _Optional[str] = ..., source_dataset: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class DatasetStatistics(_message.Message):
-    __slots__ = ("total_rows", "total_columns", "has_required_columns", "empty_rows", "duplicate_rows", "column_stats")
+    __slots__ = ("total_rows", "total_columns", "has_required_columns", "empty_rows", "duplicate_rows", "column_stats", "row_tokens_est_histogram")
     TOTAL_ROWS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_COLUMNS_FIELD_NUMBER: _ClassVar[int]
     HAS_REQUIRED_COLUMNS_FIELD_NUMBER: _ClassVar[int]
     EMPTY_ROWS_FIELD_NUMBER: _ClassVar[int]
     DUPLICATE_ROWS_FIELD_NUMBER: _ClassVar[int]
     COLUMN_STATS_FIELD_NUMBER: _ClassVar[int]
+    ROW_TOKENS_EST_HISTOGRAM_FIELD_NUMBER: _ClassVar[int]
     total_rows: int
     total_columns: int
     has_required_columns: bool
     empty_rows: int
     duplicate_rows: int
     column_stats: _containers.RepeatedCompositeFieldContainer[ColumnStatistics]
-    def __init__(self, total_rows: _Optional[int] = ..., total_columns: _Optional[int] = ..., has_required_columns: _Optional[bool] = ..., empty_rows: _Optional[int] = ..., duplicate_rows: _Optional[int] = ..., column_stats: _Optional[_Iterable[_Union[ColumnStatistics, _Mapping]]] = ...) -> None: ...
+    row_tokens_est_histogram: Histogram
+    def __init__(self, total_rows: _Optional[int] = ..., total_columns: _Optional[int] = ..., has_required_columns: _Optional[bool] = ..., empty_rows: _Optional[int] = ..., duplicate_rows: _Optional[int] = ..., column_stats: _Optional[_Iterable[_Union[ColumnStatistics, _Mapping]]] = ..., row_tokens_est_histogram: _Optional[_Union[Histogram, _Mapping]] = ...) -> None: ...
+
+class Histogram(_message.Message):
+    __slots__ = ("lower_bound", "upper_bounds", "counts")
+    LOWER_BOUND_FIELD_NUMBER: _ClassVar[int]
+    UPPER_BOUNDS_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    lower_bound: int
+    upper_bounds: _containers.RepeatedScalarFieldContainer[int]
+    counts: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, lower_bound: _Optional[int] = ..., upper_bounds: _Optional[_Iterable[int]] = ..., counts: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class ColumnStatistics(_message.Message):
-    __slots__ = ("name", "empty", "chars_min", "chars_max", "chars_mean", "chars_p50", "chars_p95", "tokens_est_total", "tokens_est_mean", "tokens_est_max")
+    __slots__ = ("name", "empty", "chars_min", "chars_max", "chars_mean", "chars_p50", "chars_p95", "tokens_est_total", "tokens_est_mean", "tokens_est_max", "chars_histogram")
     NAME_FIELD_NUMBER: _ClassVar[int]
     EMPTY_FIELD_NUMBER: _ClassVar[int]
     CHARS_MIN_FIELD_NUMBER: _ClassVar[int]
@@ -88,6 +100,7 @@ class ColumnStatistics(_message.Message):
     TOKENS_EST_TOTAL_FIELD_NUMBER: _ClassVar[int]
     TOKENS_EST_MEAN_FIELD_NUMBER: _ClassVar[int]
     TOKENS_EST_MAX_FIELD_NUMBER: _ClassVar[int]
+    CHARS_HISTOGRAM_FIELD_NUMBER: _ClassVar[int]
     name: str
     empty: int
     chars_min: int
@@ -98,19 +111,22 @@ class ColumnStatistics(_message.Message):
     tokens_est_total: int
     tokens_est_mean: float
     tokens_est_max: int
-    def __init__(self, name: _Optional[str] = ..., empty: _Optional[int] = ..., chars_min: _Optional[int] = ..., chars_max: _Optional[int] = ..., chars_mean: _Optional[float] = ..., chars_p50: _Optional[int] = ..., chars_p95: _Optional[int] = ..., tokens_est_total: _Optional[int] = ..., tokens_est_mean: _Optional[float] = ..., tokens_est_max: _Optional[int] = ...) -> None: ...
+    chars_histogram: Histogram
+    def __init__(self, name: _Optional[str] = ..., empty: _Optional[int] = ..., chars_min: _Optional[int] = ..., chars_max: _Optional[int] = ..., chars_mean: _Optional[float] = ..., chars_p50: _Optional[int] = ..., chars_p95: _Optional[int] = ..., tokens_est_total: _Optional[int] = ..., tokens_est_mean: _Optional[float] = ..., tokens_est_max: _Optional[int] = ..., chars_histogram: _Optional[_Union[Histogram, _Mapping]] = ...) -> None: ...
 
 class ValidationIssue(_message.Message):
-    __slots__ = ("code", "severity", "message", "rows")
+    __slots__ = ("code", "severity", "message", "rows", "count")
     CODE_FIELD_NUMBER: _ClassVar[int]
     SEVERITY_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
     code: str
     severity: str
     message: str
     rows: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, code: _Optional[str] = ..., severity: _Optional[str] = ..., message: _Optional[str] = ..., rows: _Optional[_Iterable[int]] = ...) -> None: ...
+    count: int
+    def __init__(self, code: _Optional[str] = ..., severity: _Optional[str] = ..., message: _Optional[str] = ..., rows: _Optional[_Iterable[int]] = ..., count: _Optional[int] = ...) -> None: ...
 
 class DatasetPreview(_message.Message):
     __slots__ = ("filename", "columns", "data", "validation_errors", "statistics", "warnings", "issues", "format", "encoding", "delimiter", "original_columns")

@@ -1705,6 +1705,7 @@ export interface components {
             /** Format: int64 */
             duplicate_rows?: number;
             column_stats?: components["schemas"]["finetune.dataset.v1.ColumnStatistics"][];
+            row_tokens_est_histogram?: components["schemas"]["finetune.dataset.v1.Histogram"];
         };
         "finetune.dataset.v1.ColumnStatistics": {
             name?: string;
@@ -1726,12 +1727,21 @@ export interface components {
             tokens_est_mean?: number;
             /** Format: int64 */
             tokens_est_max?: number;
+            chars_histogram?: components["schemas"]["finetune.dataset.v1.Histogram"];
+        };
+        "finetune.dataset.v1.Histogram": {
+            /** Format: int64 */
+            lower_bound?: number;
+            upper_bounds?: number[];
+            counts?: number[];
         };
         "finetune.dataset.v1.ValidationIssue": {
             code?: string;
             severity?: string;
             message?: string;
             rows?: number[];
+            /** Format: int64 */
+            count?: number;
         };
         "finetune.dataset.v1.Dataset": {
             name?: string;
