@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import AsyncIterator
 
 import pandas as pd
@@ -70,16 +71,25 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             raise InvalidArgument("metadata.filename is required (its extension tells CSV from JSONL)", reason="MISSING_FILENAME")
         return metadata, bytes(train), bytes(validation)
 
-    def _check(self, data: bytes, filename: str, preview_rows: int = 5):
+    def _check(self, data: bytes, filename: str, preview_rows: int = 5, *, clean: bool = False):
+        """Parse and validate an upload; with `clean`, repair it first (the preview says what changed)."""
         table = parse_upload(data, filename, max_bytes=self.max_upload_bytes, max_cell_chars=self.max_cell_chars)
-        return table, to_preview_dict(validate(table, preview_rows=preview_rows))
+        summary = None
+        if clean:
+            fixed, report = repair(table)
+            table = dataclasses.replace(table, frame=fixed)
+            summary = {"rows_before": report.rows_before, "rows_after": report.rows_after, "changes": report.repairs}
+        preview = to_preview_dict(validate(table, preview_rows=preview_rows))
+        if summary is not None:
+            preview["repair"] = summary
+        return table, preview
 
     async def PreviewDataset(self, request_iterator, context) -> dataset_pb2.DatasetPreview:
         metadata, data, _ = await self._receive(request_iterator)
         rows = metadata.preview_rows or 5
         if not 1 <= rows <= MAX_PREVIEW_ROWS:
             raise InvalidArgument(f"preview_rows must be between 1 and {MAX_PREVIEW_ROWS}", reason="INVALID_PREVIEW_ROWS")
-        _, preview = await asyncio.to_thread(self._check, data, metadata.filename, rows)
+        _, preview = await asyncio.to_thread(self._check, data, metadata.filename, rows, clean=metadata.repair)
         return preview_to_proto(preview)
 
     async def UploadDataset(self, request_iterator, context) -> dataset_pb2.Dataset:
@@ -92,12 +102,12 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         return to_proto(await self.store.add(row))
 
     def _prepare_upload(self, metadata, data: bytes, validation_data: bytes) -> DatasetRow:
-        table, preview = self._check(data, metadata.filename)
+        table, preview = self._check(data, metadata.filename, clean=metadata.repair)
         _refuse_invalid(preview, metadata.filename)
         frame = table.frame
         if validation_data:
             vname = metadata.validation_filename or "validation" + metadata.filename[metadata.filename.rfind(".") :]
-            vtable, vpreview = self._check(validation_data, vname)
+            vtable, vpreview = self._check(validation_data, vname, clean=metadata.repair)
             _refuse_invalid(vpreview, vname)
             train, val = frame, vtable.frame
         else:
@@ -304,6 +314,7 @@ def preview_to_proto(preview: dict) -> dataset_pb2.DatasetPreview:
         encoding=preview.get("encoding", ""),
         delimiter=preview.get("delimiter") or "",
         original_columns=preview.get("original_columns", []),
+        repair=preview.get("repair"),
     )
 
 

@@ -129,7 +129,7 @@ class ValidationIssue(_message.Message):
     def __init__(self, code: _Optional[str] = ..., severity: _Optional[str] = ..., message: _Optional[str] = ..., rows: _Optional[_Iterable[int]] = ..., count: _Optional[int] = ...) -> None: ...
 
 class DatasetPreview(_message.Message):
-    __slots__ = ("filename", "columns", "data", "validation_errors", "statistics", "warnings", "issues", "format", "encoding", "delimiter", "original_columns")
+    __slots__ = ("filename", "columns", "data", "validation_errors", "statistics", "warnings", "issues", "format", "encoding", "delimiter", "original_columns", "repair")
     FILENAME_FIELD_NUMBER: _ClassVar[int]
     COLUMNS_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
@@ -141,6 +141,7 @@ class DatasetPreview(_message.Message):
     ENCODING_FIELD_NUMBER: _ClassVar[int]
     DELIMITER_FIELD_NUMBER: _ClassVar[int]
     ORIGINAL_COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    REPAIR_FIELD_NUMBER: _ClassVar[int]
     filename: str
     columns: _containers.RepeatedScalarFieldContainer[str]
     data: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]
@@ -152,7 +153,18 @@ class DatasetPreview(_message.Message):
     encoding: str
     delimiter: str
     original_columns: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, filename: _Optional[str] = ..., columns: _Optional[_Iterable[str]] = ..., data: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., validation_errors: _Optional[_Iterable[str]] = ..., statistics: _Optional[_Union[DatasetStatistics, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ..., issues: _Optional[_Iterable[_Union[ValidationIssue, _Mapping]]] = ..., format: _Optional[str] = ..., encoding: _Optional[str] = ..., delimiter: _Optional[str] = ..., original_columns: _Optional[_Iterable[str]] = ...) -> None: ...
+    repair: RepairSummary
+    def __init__(self, filename: _Optional[str] = ..., columns: _Optional[_Iterable[str]] = ..., data: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., validation_errors: _Optional[_Iterable[str]] = ..., statistics: _Optional[_Union[DatasetStatistics, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ..., issues: _Optional[_Iterable[_Union[ValidationIssue, _Mapping]]] = ..., format: _Optional[str] = ..., encoding: _Optional[str] = ..., delimiter: _Optional[str] = ..., original_columns: _Optional[_Iterable[str]] = ..., repair: _Optional[_Union[RepairSummary, _Mapping]] = ...) -> None: ...
+
+class RepairSummary(_message.Message):
+    __slots__ = ("rows_before", "rows_after", "changes")
+    ROWS_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    ROWS_AFTER_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    rows_before: int
+    rows_after: int
+    changes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, rows_before: _Optional[int] = ..., rows_after: _Optional[int] = ..., changes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class DatasetRow(_message.Message):
     __slots__ = ("index", "input", "output")

@@ -28,7 +28,7 @@ from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)finetune/dataset/v1/dataset_service.proto\x12\x13\x66inetune.dataset.v1\x1a!finetune/dataset/v1/dataset.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\"\xb9\x01\n\x0eUploadMetadata\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x0c\n\x04tags\x18\x04 \x03(\t\x12\x1b\n\x13validation_fraction\x18\x05 \x01(\x01\x12\x0c\n\x04seed\x18\x06 \x01(\x03\x12\x1b\n\x13validation_filename\x18\x07 \x01(\t\x12\x14\n\x0cpreview_rows\x18\x08 \x01(\x05\"l\n\x15PreviewDatasetRequest\x12\x37\n\x08metadata\x18\x01 \x01(\x0b\x32#.finetune.dataset.v1.UploadMetadataH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\t\n\x07payload\"\x87\x01\n\x14UploadDatasetRequest\x12\x37\n\x08metadata\x18\x01 \x01(\x0b\x32#.finetune.dataset.v1.UploadMetadataH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x12\x1a\n\x10validation_chunk\x18\x03 \x01(\x0cH\x00\x42\t\n\x07payload\"!\n\x11GetDatasetRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"I\n\x13ListDatasetsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0b\n\x03tag\x18\x03 \x01(\t\"s\n\x14ListDatasetsResponse\x12.\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32\x1c.finetune.dataset.v1.Dataset\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"v\n\x14UpdateDatasetRequest\x12-\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x1c.finetune.dataset.v1.Dataset\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"$\n\x14\x44\x65leteDatasetRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"u\n\x16ReadDatasetRowsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x05split\x18\x02 \x01(\x0e\x32\x1a.finetune.dataset.v1.Split\x12\x12\n\nbatch_size\x18\x03 \x01(\x05\x12\x0e\n\x06offset\x18\x04 \x01(\x03\"\\\n\x17ReadDatasetRowsResponse\x12-\n\x04rows\x18\x01 \x03(\x0b\x32\x1f.finetune.dataset.v1.DatasetRow\x12\x12\n\ntotal_rows\x18\x02 \x01(\x03\"\xe6\x01\n\x14RepairDatasetRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x12\n\nkeep_empty\x18\x03 \x01(\x08\x12\x17\n\x0fkeep_whitespace\x18\x04 \x01(\x08\x12\x17\n\x0fkeep_duplicates\x18\x05 \x01(\x08\x12\x17\n\x0fmin_input_chars\x18\x06 \x01(\x05\x12\x17\n\x0fmax_input_chars\x18\x07 \x01(\x05\x12\x18\n\x10min_output_chars\x18\x08 \x01(\x05\x12\x18\n\x10max_output_chars\x18\t \x01(\x05\"\x80\x01\n\x15RepairDatasetResponse\x12-\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x1c.finetune.dataset.v1.Dataset\x12\x13\n\x0brows_before\x18\x02 \x01(\x03\x12\x12\n\nrows_after\x18\x03 \x01(\x03\x12\x0f\n\x07\x63hanges\x18\x04 \x03(\t2\xf9\x08\n\x0e\x44\x61tasetService\x12\x98\x01\n\x0ePreviewDataset\x12*.finetune.dataset.v1.PreviewDatasetRequest\x1a#.finetune.dataset.v1.DatasetPreview\"3\x82\xd3\xe4\x93\x02-\"\x14/v1/datasets:preview:\x01*Z\x12\"\x10/api/preview-csv(\x01\x12\x8b\x01\n\rUploadDataset\x12).finetune.dataset.v1.UploadDatasetRequest\x1a\x1c.finetune.dataset.v1.Dataset\"/\x82\xd3\xe4\x93\x02)\"\x13/v1/datasets:upload:\x01*Z\x0f\"\r/api/datasets(\x01\x12\x8b\x01\n\nGetDataset\x12&.finetune.dataset.v1.GetDatasetRequest\x1a\x1c.finetune.dataset.v1.Dataset\"7\x82\xd3\xe4\x93\x02\x31\x12\x15/v1/{name=datasets/*}Z\x18\x12\x16/api/{name=datasets/*}\x12\x8a\x01\n\x0cListDatasets\x12(.finetune.dataset.v1.ListDatasetsRequest\x1a).finetune.dataset.v1.ListDatasetsResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x0c/v1/datasetsZ\x0f\x12\r/api/datasets\x12\x88\x01\n\rUpdateDataset\x12).finetune.dataset.v1.UpdateDatasetRequest\x1a\x1c.finetune.dataset.v1.Dataset\".\x82\xd3\xe4\x93\x02(2\x1d/v1/{dataset.name=datasets/*}:\x07\x64\x61taset\x12q\n\rDeleteDataset\x12).finetune.dataset.v1.DeleteDatasetRequest\x1a\x16.google.protobuf.Empty\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/{name=datasets/*}\x12\x92\x01\n\x0fReadDatasetRows\x12+.finetune.dataset.v1.ReadDatasetRowsRequest\x1a,.finetune.dataset.v1.ReadDatasetRowsResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/{name=datasets/*}:rows0\x01\x12\x8f\x01\n\rRepairDataset\x12).finetune.dataset.v1.RepairDatasetRequest\x1a*.finetune.dataset.v1.RepairDatasetResponse\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v1/{name=datasets/*}:repair:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)finetune/dataset/v1/dataset_service.proto\x12\x13\x66inetune.dataset.v1\x1a!finetune/dataset/v1/dataset.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\"\xc9\x01\n\x0eUploadMetadata\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x0c\n\x04tags\x18\x04 \x03(\t\x12\x1b\n\x13validation_fraction\x18\x05 \x01(\x01\x12\x0c\n\x04seed\x18\x06 \x01(\x03\x12\x1b\n\x13validation_filename\x18\x07 \x01(\t\x12\x14\n\x0cpreview_rows\x18\x08 \x01(\x05\x12\x0e\n\x06repair\x18\t \x01(\x08\"l\n\x15PreviewDatasetRequest\x12\x37\n\x08metadata\x18\x01 \x01(\x0b\x32#.finetune.dataset.v1.UploadMetadataH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\t\n\x07payload\"\x87\x01\n\x14UploadDatasetRequest\x12\x37\n\x08metadata\x18\x01 \x01(\x0b\x32#.finetune.dataset.v1.UploadMetadataH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x12\x1a\n\x10validation_chunk\x18\x03 \x01(\x0cH\x00\x42\t\n\x07payload\"!\n\x11GetDatasetRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"I\n\x13ListDatasetsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0b\n\x03tag\x18\x03 \x01(\t\"s\n\x14ListDatasetsResponse\x12.\n\x08\x64\x61tasets\x18\x01 \x03(\x0b\x32\x1c.finetune.dataset.v1.Dataset\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"v\n\x14UpdateDatasetRequest\x12-\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x1c.finetune.dataset.v1.Dataset\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"$\n\x14\x44\x65leteDatasetRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"u\n\x16ReadDatasetRowsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x05split\x18\x02 \x01(\x0e\x32\x1a.finetune.dataset.v1.Split\x12\x12\n\nbatch_size\x18\x03 \x01(\x05\x12\x0e\n\x06offset\x18\x04 \x01(\x03\"\\\n\x17ReadDatasetRowsResponse\x12-\n\x04rows\x18\x01 \x03(\x0b\x32\x1f.finetune.dataset.v1.DatasetRow\x12\x12\n\ntotal_rows\x18\x02 \x01(\x03\"\xe6\x01\n\x14RepairDatasetRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x12\n\nkeep_empty\x18\x03 \x01(\x08\x12\x17\n\x0fkeep_whitespace\x18\x04 \x01(\x08\x12\x17\n\x0fkeep_duplicates\x18\x05 \x01(\x08\x12\x17\n\x0fmin_input_chars\x18\x06 \x01(\x05\x12\x17\n\x0fmax_input_chars\x18\x07 \x01(\x05\x12\x18\n\x10min_output_chars\x18\x08 \x01(\x05\x12\x18\n\x10max_output_chars\x18\t \x01(\x05\"\x80\x01\n\x15RepairDatasetResponse\x12-\n\x07\x64\x61taset\x18\x01 \x01(\x0b\x32\x1c.finetune.dataset.v1.Dataset\x12\x13\n\x0brows_before\x18\x02 \x01(\x03\x12\x12\n\nrows_after\x18\x03 \x01(\x03\x12\x0f\n\x07\x63hanges\x18\x04 \x03(\t2\xf9\x08\n\x0e\x44\x61tasetService\x12\x98\x01\n\x0ePreviewDataset\x12*.finetune.dataset.v1.PreviewDatasetRequest\x1a#.finetune.dataset.v1.DatasetPreview\"3\x82\xd3\xe4\x93\x02-\"\x14/v1/datasets:preview:\x01*Z\x12\"\x10/api/preview-csv(\x01\x12\x8b\x01\n\rUploadDataset\x12).finetune.dataset.v1.UploadDatasetRequest\x1a\x1c.finetune.dataset.v1.Dataset\"/\x82\xd3\xe4\x93\x02)\"\x13/v1/datasets:upload:\x01*Z\x0f\"\r/api/datasets(\x01\x12\x8b\x01\n\nGetDataset\x12&.finetune.dataset.v1.GetDatasetRequest\x1a\x1c.finetune.dataset.v1.Dataset\"7\x82\xd3\xe4\x93\x02\x31\x12\x15/v1/{name=datasets/*}Z\x18\x12\x16/api/{name=datasets/*}\x12\x8a\x01\n\x0cListDatasets\x12(.finetune.dataset.v1.ListDatasetsRequest\x1a).finetune.dataset.v1.ListDatasetsResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x0c/v1/datasetsZ\x0f\x12\r/api/datasets\x12\x88\x01\n\rUpdateDataset\x12).finetune.dataset.v1.UpdateDatasetRequest\x1a\x1c.finetune.dataset.v1.Dataset\".\x82\xd3\xe4\x93\x02(2\x1d/v1/{dataset.name=datasets/*}:\x07\x64\x61taset\x12q\n\rDeleteDataset\x12).finetune.dataset.v1.DeleteDatasetRequest\x1a\x16.google.protobuf.Empty\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/{name=datasets/*}\x12\x92\x01\n\x0fReadDatasetRows\x12+.finetune.dataset.v1.ReadDatasetRowsRequest\x1a,.finetune.dataset.v1.ReadDatasetRowsResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/{name=datasets/*}:rows0\x01\x12\x8f\x01\n\rRepairDataset\x12).finetune.dataset.v1.RepairDatasetRequest\x1a*.finetune.dataset.v1.RepairDatasetResponse\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v1/{name=datasets/*}:repair:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -52,29 +52,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DATASETSERVICE'].methods_by_name['RepairDataset']._loaded_options = None
   _globals['_DATASETSERVICE'].methods_by_name['RepairDataset']._serialized_options = b'\202\323\344\223\002!\"\034/v1/{name=datasets/*}:repair:\001*'
   _globals['_UPLOADMETADATA']._serialized_start=195
-  _globals['_UPLOADMETADATA']._serialized_end=380
-  _globals['_PREVIEWDATASETREQUEST']._serialized_start=382
-  _globals['_PREVIEWDATASETREQUEST']._serialized_end=490
-  _globals['_UPLOADDATASETREQUEST']._serialized_start=493
-  _globals['_UPLOADDATASETREQUEST']._serialized_end=628
-  _globals['_GETDATASETREQUEST']._serialized_start=630
-  _globals['_GETDATASETREQUEST']._serialized_end=663
-  _globals['_LISTDATASETSREQUEST']._serialized_start=665
-  _globals['_LISTDATASETSREQUEST']._serialized_end=738
-  _globals['_LISTDATASETSRESPONSE']._serialized_start=740
-  _globals['_LISTDATASETSRESPONSE']._serialized_end=855
-  _globals['_UPDATEDATASETREQUEST']._serialized_start=857
-  _globals['_UPDATEDATASETREQUEST']._serialized_end=975
-  _globals['_DELETEDATASETREQUEST']._serialized_start=977
-  _globals['_DELETEDATASETREQUEST']._serialized_end=1013
-  _globals['_READDATASETROWSREQUEST']._serialized_start=1015
-  _globals['_READDATASETROWSREQUEST']._serialized_end=1132
-  _globals['_READDATASETROWSRESPONSE']._serialized_start=1134
-  _globals['_READDATASETROWSRESPONSE']._serialized_end=1226
-  _globals['_REPAIRDATASETREQUEST']._serialized_start=1229
-  _globals['_REPAIRDATASETREQUEST']._serialized_end=1459
-  _globals['_REPAIRDATASETRESPONSE']._serialized_start=1462
-  _globals['_REPAIRDATASETRESPONSE']._serialized_end=1590
-  _globals['_DATASETSERVICE']._serialized_start=1593
-  _globals['_DATASETSERVICE']._serialized_end=2738
+  _globals['_UPLOADMETADATA']._serialized_end=396
+  _globals['_PREVIEWDATASETREQUEST']._serialized_start=398
+  _globals['_PREVIEWDATASETREQUEST']._serialized_end=506
+  _globals['_UPLOADDATASETREQUEST']._serialized_start=509
+  _globals['_UPLOADDATASETREQUEST']._serialized_end=644
+  _globals['_GETDATASETREQUEST']._serialized_start=646
+  _globals['_GETDATASETREQUEST']._serialized_end=679
+  _globals['_LISTDATASETSREQUEST']._serialized_start=681
+  _globals['_LISTDATASETSREQUEST']._serialized_end=754
+  _globals['_LISTDATASETSRESPONSE']._serialized_start=756
+  _globals['_LISTDATASETSRESPONSE']._serialized_end=871
+  _globals['_UPDATEDATASETREQUEST']._serialized_start=873
+  _globals['_UPDATEDATASETREQUEST']._serialized_end=991
+  _globals['_DELETEDATASETREQUEST']._serialized_start=993
+  _globals['_DELETEDATASETREQUEST']._serialized_end=1029
+  _globals['_READDATASETROWSREQUEST']._serialized_start=1031
+  _globals['_READDATASETROWSREQUEST']._serialized_end=1148
+  _globals['_READDATASETROWSRESPONSE']._serialized_start=1150
+  _globals['_READDATASETROWSRESPONSE']._serialized_end=1242
+  _globals['_REPAIRDATASETREQUEST']._serialized_start=1245
+  _globals['_REPAIRDATASETREQUEST']._serialized_end=1475
+  _globals['_REPAIRDATASETRESPONSE']._serialized_start=1478
+  _globals['_REPAIRDATASETRESPONSE']._serialized_end=1606
+  _globals['_DATASETSERVICE']._serialized_start=1609
+  _globals['_DATASETSERVICE']._serialized_end=2754
 # @@protoc_insertion_point(module_scope)

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class UploadMetadata(_message.Message):
-    __slots__ = ("filename", "display_name", "description", "tags", "validation_fraction", "seed", "validation_filename", "preview_rows")
+    __slots__ = ("filename", "display_name", "description", "tags", "validation_fraction", "seed", "validation_filename", "preview_rows", "repair")
     FILENAME_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -20,6 +20,7 @@ class UploadMetadata(_message.Message):
     SEED_FIELD_NUMBER: _ClassVar[int]
     VALIDATION_FILENAME_FIELD_NUMBER: _ClassVar[int]
     PREVIEW_ROWS_FIELD_NUMBER: _ClassVar[int]
+    REPAIR_FIELD_NUMBER: _ClassVar[int]
     filename: str
     display_name: str
     description: str
@@ -28,7 +29,8 @@ class UploadMetadata(_message.Message):
     seed: int
     validation_filename: str
     preview_rows: int
-    def __init__(self, filename: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., validation_fraction: _Optional[float] = ..., seed: _Optional[int] = ..., validation_filename: _Optional[str] = ..., preview_rows: _Optional[int] = ...) -> None: ...
+    repair: bool
+    def __init__(self, filename: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., validation_fraction: _Optional[float] = ..., seed: _Optional[int] = ..., validation_filename: _Optional[str] = ..., preview_rows: _Optional[int] = ..., repair: _Optional[bool] = ...) -> None: ...
 
 class PreviewDatasetRequest(_message.Message):
     __slots__ = ("metadata", "chunk")

@@ -1693,6 +1693,7 @@ export interface components {
             encoding?: string;
             delimiter?: string;
             original_columns?: string[];
+            repair?: components["schemas"]["finetune.dataset.v1.RepairSummary"];
         };
         "finetune.dataset.v1.DatasetStatistics": {
             /** Format: int64 */
@@ -1742,6 +1743,13 @@ export interface components {
             rows?: number[];
             /** Format: int64 */
             count?: number;
+        };
+        "finetune.dataset.v1.RepairSummary": {
+            /** Format: int64 */
+            rows_before?: number;
+            /** Format: int64 */
+            rows_after?: number;
+            changes?: string[];
         };
         "finetune.dataset.v1.Dataset": {
             name?: string;
@@ -3002,6 +3010,7 @@ export interface operations {
                     seed?: number;
                     /** Format: int32 */
                     preview_rows?: number;
+                    repair?: boolean;
                 };
             };
         };
@@ -3047,6 +3056,7 @@ export interface operations {
                     seed?: number;
                     /** Format: int32 */
                     preview_rows?: number;
+                    repair?: boolean;
                 };
             };
         };
@@ -3094,6 +3104,7 @@ export interface operations {
                     seed?: number;
                     /** Format: int32 */
                     preview_rows?: number;
+                    repair?: boolean;
                 };
             };
         };
@@ -3174,6 +3185,7 @@ export interface operations {
                     seed?: number;
                     /** Format: int32 */
                     preview_rows?: number;
+                    repair?: boolean;
                 };
             };
         };
