@@ -15,8 +15,9 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.common.errors import FinetuneError, Unauthenticated
+from services.common.errors import FinetuneError, InvalidArgument, Unauthenticated
 from services.common.grpc_errors import abort_args
+from services.common.request_checks import undefined_enum_error
 from services.common.settings import ServiceSettings
 from services.common.tokens import bearer_matches
 
@@ -49,10 +50,12 @@ class _ErrorsAndLogging(grpc.aio.ServerInterceptor):
         needs_auth = bool(self._api_token) and not method.startswith(_UNAUTHENTICATED_OK)
         authorised = not needs_auth or bearer_matches(metadata.get("authorization", ""), self._api_token)
 
-        async def guard(context):
+        async def guard(context, request=None):
             request_id_var.set(rid)
             if not authorised:
                 raise Unauthenticated("missing or wrong API token: send metadata 'authorization: Bearer <token>'")
+            if isinstance(request, _Unreadable):
+                raise request.error
 
         async def fail(context, exc: BaseException, started: float):
             if isinstance(exc, FinetuneError):
@@ -65,8 +68,8 @@ class _ErrorsAndLogging(grpc.aio.ServerInterceptor):
             async def wrapper(request, context):
                 started = time.perf_counter()
                 try:
-                    await guard(context)
-                    result = await behaviour(request, context)
+                    await guard(context, request)
+                    result = await behaviour(_checked_stream(request) if streaming_in else request, context)
                 except (asyncio.CancelledError, grpc.aio.AbortError):
                     raise
                 except BaseException as exc:  # noqa: BLE001 - mapped to a status, never leaked
@@ -80,8 +83,8 @@ class _ErrorsAndLogging(grpc.aio.ServerInterceptor):
             async def wrapper(request, context):
                 started = time.perf_counter()
                 try:
-                    await guard(context)
-                    async for item in behaviour(request, context):
+                    await guard(context, request)
+                    async for item in behaviour(_checked_stream(request) if streaming_in else request, context):
                         yield item
                 except (asyncio.CancelledError, grpc.aio.AbortError, GeneratorExit):
                     raise
@@ -90,13 +93,49 @@ class _ErrorsAndLogging(grpc.aio.ServerInterceptor):
 
             return wrapper
 
+        streaming_in = handler.request_streaming
+        read = _checked_deserializer(handler.request_deserializer, method)
         if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(unary_result(handler.unary_unary), handler.request_deserializer, handler.response_serializer)
+            return grpc.unary_unary_rpc_method_handler(unary_result(handler.unary_unary), read, handler.response_serializer)
         if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(unary_result(handler.stream_unary), handler.request_deserializer, handler.response_serializer)
+            return grpc.stream_unary_rpc_method_handler(unary_result(handler.stream_unary), read, handler.response_serializer)
         if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(stream_result(handler.unary_stream), handler.request_deserializer, handler.response_serializer)
-        return grpc.stream_stream_rpc_method_handler(stream_result(handler.stream_stream), handler.request_deserializer, handler.response_serializer)
+            return grpc.unary_stream_rpc_method_handler(stream_result(handler.unary_stream), read, handler.response_serializer)
+        return grpc.stream_stream_rpc_method_handler(stream_result(handler.stream_stream), read, handler.response_serializer)
+
+
+class _Unreadable:
+    """What the deserializer hands on for a request it cannot accept: the handler's wrapper raises `error`.
+    (A deserializer that raises makes gRPC answer UNKNOWN, which tells the caller nothing.)"""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: InvalidArgument):
+        self.error = error
+
+
+def _checked_deserializer(deserialize, method: str):
+    if deserialize is None:
+        return None
+
+    def read(data: bytes):
+        try:
+            message = deserialize(data)
+        except Exception as exc:  # noqa: BLE001 - DecodeError and anything else a parser raises
+            return _Unreadable(InvalidArgument(f"the request to {method} is not a protobuf message of its type: {exc}",
+                                               reason="MALFORMED_REQUEST"))
+        error = undefined_enum_error(message)
+        return message if error is None else _Unreadable(error)
+
+    return read
+
+
+async def _checked_stream(requests):
+    """A client stream whose unreadable messages raise their error where the handler reads them."""
+    async for request in requests:
+        if isinstance(request, _Unreadable):
+            raise request.error
+        yield request
 
 
 def _ms(started: float) -> float:
