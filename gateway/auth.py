@@ -13,7 +13,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocketClose
+from starlette.websockets import WebSocket
 
 from gateway.errors import ApiError
 from gateway.static import is_api_path
@@ -50,8 +50,10 @@ class BearerTokenMiddleware:
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
-            # 1008: policy violation, before the handshake completes.
-            await WebSocketClose(code=1008, reason="missing or wrong API token")(scope, receive, send)
+            # 1008: policy violation. After the handshake: closed before it, a client sees an HTTP 403 and no reason.
+            websocket = WebSocket(scope, receive, send)
+            await websocket.accept()
+            await websocket.close(1008, "missing or wrong API token: send ?access_token=<token> or the Authorization header")
             return
         message = "missing or wrong API token: send the header 'Authorization: Bearer <token>'"
         error = ApiError(401, "UNAUTHENTICATED", "UNAUTHENTICATED", message, headers={"WWW-Authenticate": "Bearer"})

@@ -59,6 +59,17 @@ class ApiError(HTTPException):
         return JSONResponse(self.body(), status_code=self.status_code, headers=self.headers)
 
 
+MAX_CLOSE_REASON_BYTES = 123  # RFC 6455: a close frame's payload is 125 bytes, 2 of them the code
+
+
+def close_reason(error: ApiError) -> str:
+    """A WebSocket close reason for `error`: `REASON: message`, cut to fit a close frame."""
+    raw = f"{error.reason}: {error.message}".encode("utf-8")
+    if len(raw) <= MAX_CLOSE_REASON_BYTES:
+        return raw.decode("utf-8")
+    return raw[: MAX_CLOSE_REASON_BYTES - 3].decode("utf-8", "ignore") + "..."
+
+
 def upstream_error(err: grpc.RpcError, service: str) -> ApiError:
     """A failed call to `service` as HTTP. Reason and metadata come from the server's ErrorInfo; a status
     without one (the channel's own: peer down, deadline) gets a reason and a message naming the service."""

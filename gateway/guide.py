@@ -27,10 +27,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from gateway.errors import ApiError
+from gateway.errors import ApiError, close_reason
 from gateway.messages import merge_json, read_json, to_json
 from gateway.routes import service_short_name
 from services.common.errors import FinetuneError, InvalidArgument
+from services.common.ids import parse_name
 
 log = logging.getLogger("finetune.gateway")
 
@@ -113,6 +114,7 @@ def guide_routes(methods: Mapping[str, MethodDescriptor], adapters=None, streams
             routes.append(WebSocketRoute(stream.path, _stream_endpoint(stream, methods)))
         else:
             log.info("guide WebSocket %s waits for RPC %s", stream.path, stream.rpc)
+    routes.append(WebSocketRoute("/{path:path}", no_such_websocket))  # last: WebSocket routes match WebSockets only
     return routes
 
 
@@ -154,8 +156,8 @@ def _stream_endpoint(stream: GuideStream, methods: Mapping[str, MethodDescriptor
         except (ApiError, FinetuneError):
             return False
 
-    async def pump(websocket: WebSocket, after: int | None, state: dict) -> int:
-        """Relays events after `after` until the stream ends; returns the close code."""
+    async def pump(websocket: WebSocket, after: int | None, state: dict) -> tuple[int, str]:
+        """Relays events after `after` until the stream ends; returns the close code and reason."""
         retries = RESUME_RETRIES
         while True:
             try:
@@ -171,7 +173,7 @@ def _stream_endpoint(stream: GuideStream, methods: Mapping[str, MethodDescriptor
                     if out is not None:
                         await websocket.send_json(out)
                     after, retries = seq, RESUME_RETRIES
-                return 1000
+                return 1000, "the stream ended"
             except ApiError as exc:
                 if exc.reason == "SERVICE_UNAVAILABLE" and retries > 0:
                     retries -= 1
@@ -180,19 +182,16 @@ def _stream_endpoint(stream: GuideStream, methods: Mapping[str, MethodDescriptor
                 if exc.status_code == 404 and await still_pending(websocket, call):
                     await asyncio.sleep(waiting.poll_s)  # e.g. a queued job whose run has not started yet
                     continue
-                await websocket.send_json(exc.body())
-                return 4000 + exc.status_code  # 4404, 4503...: the HTTP status in the app's close-code range
+                return await send_error(websocket, exc)
             except FinetuneError as exc:
-                await websocket.send_json(ApiError.from_domain(exc).body())
-                return 4000 + exc.http_status
+                return await send_error(websocket, ApiError.from_domain(exc))
 
     async def endpoint(websocket: WebSocket) -> None:
         await websocket.accept()
         try:
             after = _after(websocket.query_params.get("after"))
         except InvalidArgument as exc:
-            await websocket.send_json(ApiError.from_domain(exc).body())
-            await websocket.close(4400)
+            await websocket.close(*await send_error(websocket, ApiError.from_domain(exc)))
             return
         state: dict = {}
         relay = asyncio.create_task(pump(websocket, after, state))
@@ -201,7 +200,7 @@ def _stream_endpoint(stream: GuideStream, methods: Mapping[str, MethodDescriptor
             while True:
                 done, _ = await asyncio.wait({relay, listen}, return_when=asyncio.FIRST_COMPLETED)
                 if relay in done:
-                    await websocket.close(relay.result())
+                    await websocket.close(*relay.result())
                     return
                 after = listen.result()
                 if after is _GONE:
@@ -219,6 +218,21 @@ def _stream_endpoint(stream: GuideStream, methods: Mapping[str, MethodDescriptor
 
 
 _GONE = object()
+
+
+async def send_error(websocket: WebSocket, error: ApiError) -> tuple[int, str]:
+    """Sends the error's JSON body; returns the close code (the HTTP status in the app's range: 4400, 4404,
+    4503...) and a close reason that says what was wrong, so even a client that reads no message sees it."""
+    await websocket.send_json(error.body())
+    return 4000 + error.status_code, close_reason(error)
+
+
+async def no_such_websocket(websocket: WebSocket) -> None:
+    """Any other WebSocket path: accepted, then closed with 4404 and a reason (refused before the handshake,
+    a client would only see an HTTP 403 without one)."""
+    await websocket.accept()
+    message = f"no WebSocket at {websocket.url.path}; they are {', '.join(s.path for s in STREAMS)}"
+    await websocket.close(*await send_error(websocket, ApiError(404, "NOT_FOUND", "ROUTE_NOT_FOUND", message)))
 
 
 async def _next_after(websocket: WebSocket):
@@ -321,7 +335,7 @@ def create_job_json(job: dict) -> dict:
 
 # trainer: the guide's monitor WebSocket. A job's runs are named after the job: `runs/{job_id}`.
 def _job_id(call: GuideCall) -> str:
-    return call.path["job_id"].removeprefix("jobs/")
+    return parse_name(call.path["job_id"], "jobs", field="job_id")
 
 
 def training_events_request(call: GuideCall, after: int | None) -> dict:

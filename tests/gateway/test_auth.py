@@ -56,7 +56,7 @@ def test_websocket_needs_the_token_too(guarded):
     with pytest.raises(WebSocketDisconnect) as closed:
         with guarded.websocket_connect("/ws/training/job_1") as ws:
             ws.receive_json()
-    assert closed.value.code == 1008
+    assert closed.value.code == 1008 and "missing or wrong API token" in closed.value.reason
 
 
 def test_browser_preflight_from_the_dashboard_needs_no_token(guarded):

@@ -208,3 +208,19 @@ def test_training_message_waits_for_the_first_step():
     assert training_message({"sequence": 1, **EVENTS[0]}, state) is None
     assert training_message({"sequence": 2, **EVENTS[1]}, state) is None
     assert training_message({"sequence": 3, **EVENTS[2]}, state)["training"]["train_loss"] == 2.5
+
+
+@pytest.mark.parametrize(("path", "code", "phrase"), [
+    ("/ws/training/NOT%20VALID", 4400, "INVALID_NAME: job_id 'NOT VALID' is not a valid resource name"),
+    ("/ws/training/" + "x" * 3000, 4400, "INVALID_NAME: job_id (3000 characters"),
+    ("/ws/training/a%2Fb", 4404, "ROUTE_NOT_FOUND: no WebSocket at /ws/training/a/b"),
+    ("/ws/nothing", 4404, "ROUTE_NOT_FOUND"),
+])
+def test_a_websocket_to_an_invalid_job_id_closes_with_a_code_and_a_reason(guide_client, path, code, phrase):
+    """Once refused before the handshake: an HTTP 403 without a word of why."""
+    with pytest.raises(WebSocketDisconnect) as closed:
+        with guide_client.websocket_connect(path) as ws:
+            assert ws.receive_json()["error"]["code"] in ("INVALID_ARGUMENT", "NOT_FOUND")
+            ws.receive_json()
+    assert closed.value.code == code and closed.value.reason.startswith(phrase), closed.value.reason
+    assert len(closed.value.reason.encode()) <= 123
