@@ -3,7 +3,10 @@ capacity allows, follow each running job's trainer events, enforce timeouts, and
 
 Nothing runs twice: the job id is the trainer run id, and the endpoint is written on the job *before*
 CreateRun is sent, so after a restart a job that may have reached a trainer is looked up there first
-(GetRun; ALREADY_EXISTS from CreateRun also means "it is ours") instead of being sent anywhere else.
+(GetRun; ALREADY_EXISTS from CreateRun also means "it is ours") instead of being sent anywhere else; a
+CreateRun that got no answer is not sent to another trainer in the same pass for the same reason. The
+trainer answers CreateRun before it prepares the run (model download, dataset rows), so a slow preparation
+never meets the call's deadline.
 Nothing is lost: RUNNING and PAUSED jobs are followed again from the last trainer event they consumed.
 When a trainer dies or loses a run, the job goes back to the queue (bounded by max_attempts); a trainer
 that comes back resumes its runs from their last checkpoints, and the job adopts the resumed run. Runs
@@ -131,7 +134,9 @@ class Dispatcher:
                 if outcome == "ended":
                     placed = True
                     break
-                free[address] = 0  # full or unreachable: try the next endpoint
+                free[address] = 0
+                if outcome == "unsure":
+                    break  # the run may exist there: the next pass looks there first, and nowhere else meanwhile
             if not placed:
                 break  # strictly by priority: nothing behind the head of the queue jumps it
 
@@ -147,7 +152,9 @@ class Dispatcher:
         return True
 
     async def _dispatch(self, job: JobRow, address: str) -> str:
-        """Send one job to one endpoint: "placed", "ended" (refused for good), or "busy" (try elsewhere)."""
+        """Send one job to one endpoint: "placed", "ended" (refused for good), "busy" (full: try elsewhere), or
+        "unsure" (no answer: the run may have been created there)."""
+        job = await self.store.get_job(job.id)  # where an earlier try this pass pinned it
         stale = job.stale_list
         if job.trainer and job.trainer != address and job.trainer not in stale:
             stale.append(job.trainer)  # the job may still be alive there
@@ -161,7 +168,7 @@ class Dispatcher:
             return "busy"
         except UNREACHABLE as exc:
             log.info("trainer %s unreachable while dispatching %s: %s", address, job.id, exc.message)
-            return "busy"  # a run may have been created: the pin makes the next pass look there first
+            return "unsure"  # a run may have been created: the pin makes the next pass look there first
         except FinetuneError as exc:
             await self.store.transition(job.id, JobState.FAILED, exc.reason or "TRAINER_REFUSED",
                                         f"trainer {address} refused the job: {exc.message}", error=exc.message)

@@ -161,9 +161,8 @@ class TrainerPool:
                           hyperparameters=hyperparameters.to_proto(request.hyperparameters))
         for name, value in request.model_saving.items():
             setattr(run.model_saving, name, value)
-        # Long: the trainer prepares the model and rows before answering (a hub download can take a while).
-        answer = await self._call(address, "CreateRun", trainer_service_pb2.CreateRunRequest(run=run, run_id=request.run_id),
-                                  timeout=120.0)
+        # Quick whatever the model: the trainer stores the run PENDING and prepares it after answering.
+        answer = await self._call(address, "CreateRun", trainer_service_pb2.CreateRunRequest(run=run, run_id=request.run_id))
         return run_status(answer)
 
     async def get_run(self, address: str, run_id: str) -> RunStatus:

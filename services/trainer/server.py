@@ -4,9 +4,10 @@ Service-specific settings (`FINETUNE_TRAINER_<NAME>`): MAX_CONCURRENT_RUNS (1), 
 WARM_WORKERS (1), SAMPLE_INTERVAL_SECONDS (1.0), SUBSCRIBER_QUEUE (1024), ALERT_CPU_PERCENT (90),
 ALERT_MEMORY_PERCENT (85), ALERT_GPU_TEMPERATURE (85), EVAL_ROWS (16), SAMPLE_GENERATIONS (3),
 EVAL_MAX_NEW_TOKENS (32), NUM_THREADS (0: the worker's default), HUB_ENDPOINT (the default hub),
-ACK_TIMEOUT_SECONDS (10), CANCEL_GRACE_SECONDS (30), FLUSH_INTERVAL_SECONDS (0: each batch of events is
-committed as soon as the previous one is; more spaces commits out, fewer and larger, and delays delivery
-by as much).
+ACK_TIMEOUT_SECONDS (10), CANCEL_GRACE_SECONDS (30), PREPARE_RETRIES (3: a run's preparation that finds
+the dataset service or the hub unreachable tries again after 1, 2, 4 s before the run fails),
+FLUSH_INTERVAL_SECONDS (0: each batch of events is committed as soon as the previous one is; more spaces
+commits out, fewer and larger, and delays delivery by as much).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def supervisor_options(settings: ServiceSettings, gpu_count: int) -> SupervisorO
         hub_token=get("hub_token", "", str),
         hub_endpoint=get("hub_endpoint", "", str),
         push_timeout=get("push_timeout_seconds", 120.0, float),
+        prepare_retries=get("prepare_retries", 3, int),
     )
 
 

@@ -5,6 +5,9 @@ crash, an OOM kill or a cancel never takes the trainer down. The supervisor is t
 run's events: it tails the worker's `events.jsonl` and records each line with the next sequence
 number, storing the file offset in the same transaction (a restarted trainer continues from there).
 
+A run is stored PENDING as soon as CreateRun has checked it; its model and rows are prepared after the
+answer, and a trainer that restarts meanwhile prepares it again.
+
 Never lose work: a worker that dies without writing a final state is relaunched on the same run
 directory (the recipe resumes from its newest checkpoint) up to `max_restarts` times in a row; runs
 left active by a trainer that died are relaunched when it starts. Pause and a learning-rate change are
@@ -27,7 +30,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable
 
-from services.common.errors import AlreadyExists, FailedPrecondition, FinetuneError, InvalidArgument, NotFound, ResourceExhausted
+from services.common.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FinetuneError,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    Unavailable,
+)
 from services.common.ids import new_id, parse_name
 from services.common.hyperparameters import TrainingConfig
 from services.trainer.control import Command, append_command
@@ -48,7 +59,7 @@ from services.trainer.store import (
     dumps,
     now,
 )
-from services.trainer.worker import CONTROL_FILE, EVENTS_FILE, WORKER_LOG, worker_command, write_run_spec
+from services.trainer.worker import CONTROL_FILE, EVENTS_FILE, RUN_SPEC, WORKER_LOG, read_jsonl, worker_command, write_run_spec
 
 log = logging.getLogger("finetune.trainer.supervisor")
 
@@ -86,6 +97,7 @@ class SupervisorOptions:
     hub_token: str = ""  # used to push when a run's request brings none
     hub_endpoint: str = ""  # the hub to push to when a run's request names none (empty: the real hub)
     push_timeout: float = 120.0
+    prepare_retries: int = 3  # a preparation that finds the dataset service or the hub down tries again (1, 2, 4 s)
 
     @property
     def runs_dir(self) -> Path:
@@ -134,6 +146,7 @@ class _Handle:
     push: dict = field(default_factory=dict)
     crashes: int = 0
     proc: asyncio.subprocess.Process | None = None
+    preparing: asyncio.Future | None = None  # fetching the model and rows, before the first launch
     cancel_requested: bool = False
     finished: bool = False  # the final state is recorded; only the process may still be exiting
     summary: dict = field(default_factory=dict)
@@ -246,7 +259,14 @@ class Supervisor:
     # ------------------------------------------------------------------------------ create
 
     async def create_run(self, request: RunRequest) -> RunRow:
+        """Check what can be checked at once, store the run PENDING and answer: the preparation (the model's
+        download, the dataset's rows) runs after, as the run's first stage, so that however slow it is it
+        never holds the caller (a long-running operation in AIP-151's sense: GetRun or StreamRunEvents tell
+        how it goes, and a preparation that fails ends the run FAILED with the reason)."""
         config = TrainingConfig.from_dict(request.hyperparameters)
+        if not request.model.strip():
+            raise InvalidArgument("run.model is required: a built-in id, a local model directory or a hub id",
+                                  reason="MODEL_REQUIRED", metadata={"field": "run.model"})
         if request.gpu_count < 0:
             raise InvalidArgument(f"gpu_count must be 0 or more, got {request.gpu_count}", reason="INVALID_GPU_COUNT")
         if request.gpu_count > self.options.gpu_count:
@@ -269,16 +289,14 @@ class Supervisor:
                 pass
             else:
                 raise _already_exists(run_id)
-            inputs = await self.prepare(request, config)
-            row = await self._write_run(run_id, request, config, inputs)
+            row = await self._accept(run_id, request, config, gpus)
         except BaseException:
             self._release_slot(run_id, gpus)
             raise
-        handle = self._handle_from_row(row)
-        handle.gpus = gpus
-        self._handles[run_id] = handle
+        handle = self._handles[run_id] = self._handle_from_row(row)
         await self.events.open(run_id, writer=True)
-        self.events.publish(run_id, "state", {"state": PENDING, "previous": "", "message": "run accepted", "attempt": 0})
+        self.events.publish(run_id, "state", {"state": PENDING, "previous": "", "attempt": 0,
+                                              "message": "run accepted; preparing the model and the rows"})
         self._watch(handle)
         return row
 
@@ -308,26 +326,68 @@ class Supervisor:
         self._slots.discard(run_id)
         self._gpus_in_use.difference_update(gpus)
 
-    async def _write_run(self, run_id: str, request: RunRequest, config: TrainingConfig, inputs: PreparedInputs) -> RunRow:
+    async def _accept(self, run_id: str, request: RunRequest, config: TrainingConfig, gpus: list[int]) -> RunRow:
+        """Store the run PENDING with what its preparation needs (the token 0600 and inline rows in its folder)."""
         run_dir = self.options.runs_dir / run_id
         if run_dir.exists():  # left by a creation that failed before its row was stored
             shutil.rmtree(run_dir)
+        await asyncio.to_thread(_write_request_files, run_dir, request)
         saving = {k: v for k, v in request.model_saving.items() if k != "hub_token"}
-        artifacts = {**self.options.artifacts, "save_model": bool(saving.get("save_model")),
-                     "model_name": saving.get("model_name") or run_id}
-        await asyncio.to_thread(
-            write_run_spec, run_dir, config=config.to_dict(), model_path=inputs.model_path, train_rows=inputs.train_rows,
-            validation_rows=inputs.validation_rows, artifacts=artifacts, device="cuda" if request.gpu_count else "cpu",
-            num_threads=self.options.num_threads)
-        if request.hub_token:
-            token_file = run_dir / HUB_TOKEN_FILE
-            token_file.touch(mode=0o600)
-            token_file.write_text(request.hub_token)
         progress = {"total_steps": config.max_steps or 0, "total_epochs": config.epochs}
         row = RunRow(id=run_id, job_id=request.job_id, state=PENDING, model=request.model, dataset=request.dataset,
                      spec=dumps({"hyperparameters": request.hyperparameters, "model_saving": saving}),
-                     gpu_count=request.gpu_count, progress=dumps(progress), run_dir=str(run_dir), create_time=now())
+                     gpu_count=request.gpu_count, progress=dumps(progress), run_dir=str(run_dir), create_time=now(),
+                     sticky=dumps({"gpus": gpus}))
         return await self.store.add_run(row)
+
+    async def _prepare_run(self, handle: _Handle) -> bool:
+        """Fetch the model and rows and write the worker's run spec; False when the run ended instead (failed,
+        or cancelled meanwhile). A cancel stops the preparation; a trainer that stops leaves the run PENDING,
+        and the next one prepares it again."""
+        handle.preparing = asyncio.ensure_future(self._prepare_inputs(handle))
+        try:
+            await asyncio.wait([handle.preparing])
+        finally:
+            if not handle.preparing.done():
+                handle.preparing.cancel()
+        if handle.cancel_requested:
+            await self._finish(handle, CANCELLED, "cancelled while the model and rows were being prepared",
+                               reason="cancel_requested")
+            return False
+        error = handle.preparing.exception()
+        if error is None:
+            return True
+        if not isinstance(error, FinetuneError):
+            raise error
+        await self._finish(handle, FAILED, f"preparing the run failed: {error.message}", reason=error.reason or "PREPARATION_FAILED",
+                           error=error.message)
+        return False
+
+    async def _prepare_inputs(self, handle: _Handle) -> None:
+        row = await self.store.get_run(handle.run_id)
+        request = await asyncio.to_thread(_stored_request, row)
+        config = TrainingConfig.from_dict(request.hyperparameters)
+        for retry in range(self.options.prepare_retries + 1):
+            try:
+                inputs = await self.prepare(request, config)
+                break
+            except Unavailable as exc:  # a dataset service or hub that is down for a moment: wait, then again
+                if retry == self.options.prepare_retries:
+                    raise
+                delay = min(30.0, 2.0 ** retry)
+                self.events.publish(handle.run_id, "log", {"level": "warning", "source": "trainer",
+                                                           "message": f"{exc.message}; trying again in {delay:g} s"})
+                await asyncio.sleep(delay)
+        saving = row.spec_dict().get("model_saving", {})
+        artifacts = {**self.options.artifacts, "save_model": bool(saving.get("save_model")),
+                     "model_name": saving.get("model_name") or row.id}
+        await asyncio.to_thread(
+            write_run_spec, handle.run_dir, config=config.to_dict(), model_path=inputs.model_path,
+            train_rows=inputs.train_rows, validation_rows=inputs.validation_rows, artifacts=artifacts,
+            device="cuda" if row.gpu_count else "cpu", num_threads=self.options.num_threads)
+        self.events.publish(handle.run_id, "log", {"level": "info", "source": "trainer", "message": (
+            f"prepared: model {inputs.model_path}, {len(inputs.train_rows)} training and {len(inputs.validation_rows)} "
+            "validation rows")})
 
     def _handle_from_row(self, row: RunRow) -> _Handle:
         saving = row.spec_dict().get("model_saving", {})
@@ -355,6 +415,8 @@ class Supervisor:
             handle.sticky.update(learning_rate=cmd.value, learning_rate_step=int(handle.progress.get("step", 0)))
         elif command == "cancel":
             handle.cancel_requested = True
+            if handle.preparing is not None and not handle.preparing.done():
+                handle.preparing.cancel()
             asyncio.get_running_loop().call_later(self.options.cancel_grace, self._kill_if_running, handle)
         self.events.update_run(run_id, sticky=handle.sticky_json())
         self.events.publish(run_id, "log", {"level": "info", "source": "trainer",
@@ -371,6 +433,10 @@ class Supervisor:
 
     async def _supervise(self, handle: _Handle, recovering: bool = False) -> None:
         try:
+            if not (handle.run_dir / RUN_SPEC).exists():
+                if not await self._prepare_run(handle):
+                    return
+                recovering = False  # no worker has run yet
             if recovering:
                 await self._recover(handle)
                 if handle.sticky.get("worker_terminal") or handle.cancel_requested:
@@ -690,6 +756,34 @@ class Supervisor:
         else:
             pids = self.active_pids()
         return {**latest, "process_rss_bytes": await asyncio.to_thread(process_tree_rss, pids) if pids else 0}
+
+
+INLINE_TRAIN, INLINE_VALIDATION = "train.jsonl", "validation.jsonl"  # where write_run_spec puts the rows too
+
+
+def _write_request_files(run_dir: Path, request: RunRequest) -> None:
+    """What a preparation needs besides the run's row: the hub token (0600: it is a secret) and inline rows."""
+    run_dir.mkdir(parents=True)
+    if request.hub_token:
+        descriptor = os.open(run_dir / HUB_TOKEN_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as f:
+            f.write(request.hub_token)
+    for name, rows in ((INLINE_TRAIN, request.train_rows), (INLINE_VALIDATION, request.validation_rows)):
+        if rows:
+            with open(run_dir / name, "w", encoding="utf-8") as f:
+                f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
+def _stored_request(row: RunRow) -> RunRequest:
+    """The CreateRun request of a stored run, as its preparation needs it (after a restart too)."""
+    run_dir, spec = Path(row.run_dir), row.spec_dict()
+    token_file = run_dir / HUB_TOKEN_FILE
+    rows = {name: read_jsonl(run_dir / name) if not row.dataset and (run_dir / name).exists() else []
+            for name in (INLINE_TRAIN, INLINE_VALIDATION)}
+    return RunRequest(run_id=row.id, job_id=row.job_id, model=row.model, dataset=row.dataset,
+                      hyperparameters=spec.get("hyperparameters", {}), model_saving=spec.get("model_saving", {}),
+                      hub_token=token_file.read_text().strip() if token_file.exists() else "", gpu_count=row.gpu_count,
+                      train_rows=rows[INLINE_TRAIN], validation_rows=rows[INLINE_VALIDATION])
 
 
 def _already_exists(run_id: str) -> AlreadyExists:

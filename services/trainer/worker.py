@@ -78,7 +78,9 @@ def write_run_spec(run_dir: Path, *, config: dict, model_path: str | Path, train
             "validation_file": "validation.jsonl" if validation_rows else None, "artifacts": artifacts or {},
             "device": device, "num_threads": num_threads, "resume": resume}
     path = run_dir / RUN_SPEC
-    path.write_text(json.dumps(spec, indent=2))
+    partial = path.with_name(RUN_SPEC + ".partial")  # renamed into place last: a run.json is always a whole one
+    partial.write_text(json.dumps(spec, indent=2))
+    os.replace(partial, path)
     return path
 
 

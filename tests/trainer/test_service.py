@@ -37,6 +37,7 @@ ENV = {
     "FINETUNE_TRAINER_SAMPLE_INTERVAL_SECONDS": "0.25",
     "FINETUNE_TRAINER_HUB_ENDPOINT": "http://127.0.0.1:9",
     "FINETUNE_TRAINER_NUM_THREADS": "1",  # two shared cores: a second torch thread only contends
+    "FINETUNE_TRAINER_PREPARE_RETRIES": "0",  # the unreachable hub fails the run at once
 }
 TIMEOUT = 120
 
@@ -123,6 +124,17 @@ async def worker_pid(settings, run_id: str) -> int:
         await engine.dispose()
 
 
+async def failed_preparation(stub, request: pb.CreateRunRequest) -> tuple[str, str]:
+    """CreateRun answers PENDING at once; the preparation then fails the run: its (error_reason, error)."""
+    run = await stub.CreateRun(request)
+    assert run.state == run_pb2.RUN_STATE_PENDING
+    events = await Events(stub, run.name).done()
+    assert [_kind(e) for e in events if e.WhichOneof("event") == "state"] == ["state:RUN_STATE_PENDING", "state:RUN_STATE_FAILED"]
+    done = await stub.GetRun(pb.GetRunRequest(name=run.name))
+    assert done.state == run_pb2.RUN_STATE_FAILED and done.attempts == 0
+    return done.error_reason, done.error
+
+
 def _csv(items) -> bytes:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=["input", "output"])
@@ -172,7 +184,8 @@ async def test_a_run_streams_every_event_once_to_each_subscriber_and_answers_the
     assert_contiguous(events)
     assert all(list(s) == list(events) for s in streams)
     kinds = [_kind(e) for e in events]
-    assert kinds[:2] == ["state:RUN_STATE_PENDING", "state:RUN_STATE_RUNNING"] and kinds[-1] == "state:RUN_STATE_COMPLETED"
+    assert kinds[:3] == ["state:RUN_STATE_PENDING", "log", "state:RUN_STATE_RUNNING"] and kinds[-1] == "state:RUN_STATE_COMPLETED"
+    assert events[1].log.message.startswith("prepared: model ") and "48 training and 8 validation rows" in events[1].log.message
     steps = [e.step for e in events if e.WhichOneof("event") == "step"]
     assert [s.step for s in steps] == [1, 2, 3, 4, 5, 6] and steps[-1].percent == 100 and steps[-1].total_steps == 6
     assert all(s.train_loss > 0 and s.learning_rate > 0 and s.tokens_per_second > 0 for s in steps)
@@ -267,15 +280,18 @@ async def test_bad_requests_get_the_right_codes_never_internal(stub):
     assert await rpc_error(stub.PauseRun(pb.PauseRunRequest(name="runs/nope"))) == (NOT_FOUND, "RUN_NOT_FOUND")
     assert (await rpc_error(Events(stub, "runs/nope").task))[0] == NOT_FOUND
     assert await rpc_error(stub.CreateRun(create_request(learning_rate=5.0))) == (INVALID, "INVALID_TRAINING_CONFIG")
-    assert await rpc_error(stub.CreateRun(create_request(target_modules=["qq_proj"]))) == (INVALID, "INVALID_TRAINING_CONFIG")
-    assert await rpc_error(stub.CreateRun(create_request(model="/no/such/model"))) == (INVALID, "MODEL_NOT_FOUND")
-    assert await rpc_error(stub.CreateRun(create_request(model="someone/some-model"))) == (grpc.StatusCode.UNAVAILABLE, "HUB_UNAVAILABLE")
-    missing = pb.CreateRunRequest(run=run_pb2.Run(model=TINY_MODEL_ID, dataset="datasets/nope"))
-    assert await rpc_error(stub.CreateRun(missing)) == (NOT_FOUND, "DATASET_NOT_FOUND")
-    with pytest.raises(Unavailable):
-        await fetch_dataset_rows("127.0.0.1:9", "datasets/nope")
+    assert await rpc_error(stub.CreateRun(create_request(model=" "))) == (INVALID, "MODEL_REQUIRED")
     no_rows = pb.CreateRunRequest(run=run_pb2.Run(model=TINY_MODEL_ID))
     assert await rpc_error(stub.CreateRun(no_rows)) == (INVALID, "ROWS_REQUIRED")
+    # What only the preparation finds ends the run FAILED with the reason, after CreateRun has answered PENDING.
+    assert (await failed_preparation(stub, create_request(target_modules=["qq_proj"])))[0] == "INVALID_TRAINING_CONFIG"
+    assert (await failed_preparation(stub, create_request(model="/no/such/model")))[0] == "MODEL_NOT_FOUND"
+    reason, error = await failed_preparation(stub, create_request(model="someone/some-model"))
+    assert reason == "HUB_UNAVAILABLE" and "hub cannot be reached" in error
+    missing = pb.CreateRunRequest(run=run_pb2.Run(model=TINY_MODEL_ID, dataset="datasets/nope"))
+    assert (await failed_preparation(stub, missing))[0] == "DATASET_NOT_FOUND"
+    with pytest.raises(Unavailable):
+        await fetch_dataset_rows("127.0.0.1:9", "datasets/nope")
     assert await rpc_error(stub.CreateRun(create_request("first"))) == (grpc.StatusCode.ALREADY_EXISTS, "RUN_EXISTS")
     assert await rpc_error(stub.GetLossHistory(pb.GetLossHistoryRequest(last_n=-1))) == (INVALID, "INVALID_LAST_N")
     assert await rpc_error(stub.GetTrainingStatus(pb.GetTrainingStatusRequest(job_id="job-unknown"))) == (NOT_FOUND, "RUN_NOT_FOUND")
@@ -284,7 +300,7 @@ async def test_bad_requests_get_the_right_codes_never_internal(stub):
         grpc.StatusCode.FAILED_PRECONDITION, "RUN_NOT_COMPLETED")
     assert await rpc_error(stub.StopRunEarly(pb.StopRunEarlyRequest(name=cancelled))) == (
         grpc.StatusCode.FAILED_PRECONDITION, "RUN_STATE_CONFLICT")
-    assert (await stub.GetCapacity(pb.GetCapacityRequest())).active_runs == 0  # failed creations hold no slot
+    assert (await stub.GetCapacity(pb.GetCapacityRequest())).active_runs == 0  # failed runs hold no slot
 
 
 async def test_a_worker_killed_with_sigkill_is_relaunched_and_resumes_from_its_checkpoint(stub, settings):

@@ -145,11 +145,15 @@ class TrainerServiceServicer:
     """
 
     def CreateRun(self, request, context):
-        """Starts a run: prepares the model and rows, then launches its worker. Returns INVALID_ARGUMENT for a
-        bad hyperparameter (reason INVALID_TRAINING_CONFIG, naming the field), an unknown target module or
-        model, or missing rows; ALREADY_EXISTS when run_id is taken; NOT_FOUND when the dataset does not
-        exist; RESOURCE_EXHAUSTED (reason TRAINER_AT_CAPACITY) when the trainer already runs its maximum
-        of concurrent runs; UNAVAILABLE when the dataset service or the hub cannot be reached.
+        """Starts a run: stores it PENDING and answers at once, then prepares the model (a hub download) and the
+        rows (the dataset service) and launches its worker; GetRun and StreamRunEvents follow it from there (a
+        long-running operation, AIP-151). A preparation that fails ends the run FAILED with the reason in
+        `error_reason` (MODEL_NOT_FOUND, HUB_UNAVAILABLE, DATASET_NOT_FOUND, INVALID_TRAINING_CONFIG for a
+        target module the model lacks...). Returns INVALID_ARGUMENT for a bad hyperparameter (reason
+        INVALID_TRAINING_CONFIG, naming the field), a missing model or missing rows; ALREADY_EXISTS when
+        run_id is taken; FAILED_PRECONDITION (reason NOT_ENOUGH_GPUS) for more GPUs than the trainer has;
+        RESOURCE_EXHAUSTED (reason TRAINER_AT_CAPACITY) when the trainer already runs its maximum of
+        concurrent runs.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
