@@ -20,7 +20,8 @@ import pytest
 from tests.suite import ROOT, running_suite
 
 CHROMIUM = os.environ.get("FINETUNE_CHROMIUM", "/usr/bin/chromium")
-DIST = ROOT / "web" / "dist"
+# FINETUNE_GATEWAY_WEB_DIR (the gateway's own setting) points the suite at another build, e.g. a private one.
+DIST = Path(os.environ.get("FINETUNE_GATEWAY_WEB_DIR", ROOT / "web" / "dist"))
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 OUTPUT = Path(os.environ.get("FINETUNE_TEST_OUTPUT", ROOT / "test-output")) / "web"
 REQUIRED = os.environ.get("FINETUNE_REQUIRE_BROWSER") == "1"
@@ -90,9 +91,12 @@ def page(browser, suite, request):
     context.set_default_timeout(20_000)
     page = context.new_page()
     errors = PageErrors()
+    allowed: list[str] = []  # a test that cuts the network on purpose adds patterns: page.allow_console.append(...)
     page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
-    page.on("console", lambda msg: errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" and not expected_console(msg.text) else None)
+    page.on("console", lambda msg: errors.append(f"console.{msg.type}: {msg.text}") if msg.type == "error" and not expected_console(msg.text)
+            and not any(re.search(a, msg.text) for a in allowed) else None)
     page.errors = errors  # type: ignore[attr-defined]
+    page.allow_console = allowed  # type: ignore[attr-defined]
     yield page
     context.close()
     assert not errors, "the page reported errors:\n" + "\n".join(errors)

@@ -74,7 +74,7 @@ export function LiveChart({ title, series, lines, x = "step", logScale = false, 
           value: (_u, v) => (v == null ? "—" : valueFormat(v)) });
       }
     }
-    const timeAxis = x === "wall";
+    const timeAxis = x === "wall" || x === "resources";
     let drawnStepAt = series.lastStepReceivedAt;
     const recordLatency = () => {
       if (x === "resources" || series.lastStepReceivedAt === drawnStepAt) return;

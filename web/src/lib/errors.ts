@@ -59,6 +59,12 @@ export function networkError(cause: unknown): ApiError {
   });
 }
 
+/** Any thrown or reported error as an ApiError: a failed fetch (TypeError) is the gateway being unreachable,
+ * another Error keeps its message, and a plain `{message, reason}` object (a job's error) is shown as it is. */
 export function asApiError(error: unknown): ApiError {
-  return error instanceof ApiError ? error : networkError(error);
+  if (error instanceof ApiError) return error;
+  if (error instanceof TypeError) return networkError(error);
+  if (error instanceof Error) return new ApiError(0, { code: "UNKNOWN", reason: "CLIENT_ERROR", message: error.message });
+  if (error && typeof error === "object" && "message" in error) return new ApiError(0, error as ErrorBody);
+  return new ApiError(0, { code: "UNKNOWN", reason: "CLIENT_ERROR", message: String(error) });
 }

@@ -83,3 +83,8 @@ export function enumLabel(value: string | undefined, prefix?: string): string {
 export function idOf(name: string | undefined): string {
   return (name ?? "").split("/").pop() ?? "";
 }
+
+/** Python's json writes NaN and Infinity as bare words, which JSON.parse refuses: read them as null. */
+export function parsePythonJson(text: string): unknown {
+  return JSON.parse(text.replace(/([:[,]\s*)(-?Infinity|NaN)(?=\s*[,\]}])/g, "$1null"));
+}
