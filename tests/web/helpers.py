@@ -67,3 +67,18 @@ def run_metrics(suite: Suite, job_id: str) -> dict:
         r = c.get(f"/v1/runs/{job_id}/metrics")
         r.raise_for_status()
         return r.json()
+
+
+_finished: dict[str, list[dict]] = {}
+
+
+def finished_jobs(suite: Suite) -> list[dict]:
+    """Two small jobs trained to completion on one dataset with a validation split, differing only in their
+    learning rate: made once per suite and shared by the tests that only read them (compare, playground,
+    analytics). Each job as GET /v1/jobs/{id} answers it."""
+    if suite.url not in _finished:
+        dataset = upload_dataset(suite, "Shared finished jobs", validation_fraction="0.25")
+        ids = [create_job(suite, dataset["uid"], f"Finished lr {lr}", learning_rate=lr, max_steps=6, eval_steps=2)["job_uid"]
+               for lr in (0.001, 0.003)]
+        _finished[suite.url] = [wait_for_job(suite, i, ("JOB_STATE_COMPLETED",)) for i in ids]
+    return _finished[suite.url]
