@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Match, NoMatchFound
 
 from gateway.errors import ApiError
+from gateway.responses import FastJSONResponse
 from gateway.messages import deep_merge, merge_json, nest, read_json, strings_to_json, to_json
 
 log = logging.getLogger("finetune.gateway")
@@ -250,7 +251,7 @@ def _default_update_mask(message: Message, rest: RestRoute, body: dict) -> None:
 async def call_unary(request: Request, rest: RestRoute) -> Response:
     message = await bind_request(request, rest)
     response = await request.app.state.upstreams.unary(rest.service, rest.rpc_path, message, rest.response_class, request)
-    return JSONResponse(_pick(to_json(response), rest.response_body))
+    return FastJSONResponse(_pick(to_json(response), rest.response_body))
 
 
 async def call_server_stream(request: Request, rest: RestRoute) -> Response:

@@ -32,17 +32,20 @@ class Series:
     def of(cls, names: Iterable[str]) -> "Series":
         return cls({name: [] for name in names})
 
-    def add(self, step: int, values: dict[str, float]) -> None:
+    def add(self, step: int, values: Iterable[float]) -> None:
+        """`values` in the order of `columns`."""
         if self.steps and step <= self.steps[-1]:
             self.cut_from(step)
         self.steps.append(step)
-        for name, column in self.columns.items():
-            column.append(values[name])
+        for column, value in zip(self.columns.values(), values):
+            column.append(value)
 
     def cut_from(self, step: int) -> None:
         keep = len(self.steps)
         while keep and self.steps[keep - 1] >= step:
             keep -= 1
+        if keep == len(self.steps):
+            return
         del self.steps[keep:]
         for column in self.columns.values():
             del column[keep:]
@@ -57,15 +60,23 @@ class RunHistory:
     notices: list[Event]
 
 
+NAN = float("nan")
+
+
 def _number(value) -> float:
+    if type(value) is float:
+        return value
     try:
         return float(value)
     except (TypeError, ValueError):
-        return float("nan")
+        return NAN
 
 
-def _values(event: Event, columns: dict[str, str | None]) -> dict[str, float]:
-    return {name: event.time if key is None else _number(event.data.get(key)) for name, key in columns.items()}
+def _values(event: Event, keys: tuple[str | None, ...]) -> list[float]:
+    """The event's values for `keys` (None: the event's time), in that order: one list per event, no dicts,
+    since a long run folds tens of thousands of them per request."""
+    get = event.data.get
+    return [event.time if key is None else _number(get(key)) for key in keys]
 
 
 def resource_point(data: dict) -> dict[str, float]:
@@ -84,16 +95,17 @@ def resource_point(data: dict) -> dict[str, float]:
 def fold(events: Iterable[Event], max_notices: int) -> RunHistory:
     """The columns of `events` (oldest first); only the newest `max_notices` other events are kept."""
     steps, evaluations = Series.of(STEP_COLUMNS), Series.of(EVALUATION_COLUMNS)
+    step_keys, evaluation_keys = tuple(STEP_COLUMNS.values()), tuple(EVALUATION_COLUMNS.values())
     resources: dict[str, list[float]] = {"times": [], **{k: [] for k in resource_point({})}}
     latest = None
     notices: collections.deque[Event] = collections.deque(maxlen=max_notices)
     for event in events:
         if event.type == "step":
             step = int(event.data.get("step", 0))
-            steps.add(step, _values(event, STEP_COLUMNS))
+            steps.add(step, _values(event, step_keys))
             evaluations.cut_from(step)  # an evaluation comes after its step: any at or after a repeated step is orphaned
         elif event.type == "eval":
-            evaluations.add(int(event.data.get("step", 0)), _values(event, EVALUATION_COLUMNS))
+            evaluations.add(int(event.data.get("step", 0)), _values(event, evaluation_keys))
         elif event.type == "resources":
             latest = event.data
             resources["times"].append(event.time)
