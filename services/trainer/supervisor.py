@@ -10,8 +10,8 @@ answer, and a trainer that restarts meanwhile prepares it again.
 
 Never lose work: a worker that dies without writing a final state is relaunched on the same run
 directory (the recipe resumes from its newest checkpoint) up to `max_restarts` times in a row; runs
-left active by a trainer that died are relaunched when it starts. Pause and a learning-rate change are
-repeated to a relaunched worker. Workers die with the trainer (PR_SET_PDEATHSIG) and leftovers are
+left active by a trainer that died are relaunched when it starts, unless they were cancelled (a cancel is
+stored before CancelRun answers). Pause and a learning-rate change are repeated to a relaunched worker. Workers die with the trainer (PR_SET_PDEATHSIG) and leftovers are
 killed on start, so two workers never share a run directory.
 """
 
@@ -140,7 +140,7 @@ class _Handle:
     gpu_count: int
     gpus: list[int]
     progress: dict
-    sticky: dict  # {"paused", "learning_rate", "learning_rate_step", "worker_terminal"}
+    sticky: dict  # {"paused", "learning_rate", "learning_rate_step", "cancel_requested", "worker_terminal", "gpus"}
     offset: int
     attempt: int
     push: dict = field(default_factory=dict)
@@ -344,6 +344,10 @@ class Supervisor:
         """Fetch the model and rows and write the worker's run spec; False when the run ended instead (failed,
         or cancelled meanwhile). A cancel stops the preparation; a trainer that stops leaves the run PENDING,
         and the next one prepares it again."""
+        if handle.cancel_requested:  # cancelled before a restart of the trainer: nothing to prepare
+            await self._finish(handle, CANCELLED, "cancelled while the model and rows were being prepared",
+                               reason="cancel_requested")
+            return False
         handle.preparing = asyncio.ensure_future(self._prepare_inputs(handle))
         try:
             await asyncio.wait([handle.preparing])
@@ -392,9 +396,11 @@ class Supervisor:
     def _handle_from_row(self, row: RunRow) -> _Handle:
         saving = row.spec_dict().get("model_saving", {})
         gpus = row.sticky_dict().get("gpus", list(range(row.gpu_count)))
+        sticky = row.sticky_dict()
         return _Handle(run_id=row.id, run_dir=Path(row.run_dir), state=row.state, gpu_count=row.gpu_count, gpus=gpus,
-                       progress=row.progress_dict(), sticky=row.sticky_dict(), offset=row.events_offset,
-                       attempt=row.attempts, push=saving, rules=AlertRules(self.options.thresholds))
+                       progress=row.progress_dict(), sticky=sticky, offset=row.events_offset, attempt=row.attempts,
+                       push=saving, rules=AlertRules(self.options.thresholds),
+                       cancel_requested=bool(sticky.get("cancel_requested")))
 
     # ------------------------------------------------------------------------------ control
 
@@ -414,7 +420,7 @@ class Supervisor:
         elif command == "set_learning_rate":
             handle.sticky.update(learning_rate=cmd.value, learning_rate_step=int(handle.progress.get("step", 0)))
         elif command == "cancel":
-            handle.cancel_requested = True
+            handle.cancel_requested = handle.sticky["cancel_requested"] = True  # stored: a restart must not resume it
             if handle.preparing is not None and not handle.preparing.done():
                 handle.preparing.cancel()
             asyncio.get_running_loop().call_later(self.options.cancel_grace, self._kill_if_running, handle)

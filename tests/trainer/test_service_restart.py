@@ -149,3 +149,40 @@ async def test_sigterm_checkpoints_running_runs_first_so_the_next_service_loses_
         await channel.close()
     finally:
         _stop(second)
+
+
+async def test_a_cancel_is_kept_across_a_sigkill_of_the_service_the_next_one_does_not_resume_the_run(tmp_path_factory, tmp_path):
+    """The worker is stopped (SIGSTOP) so it cannot act on the cancel before the service dies."""
+    model = str(tiny_model_dir(tmp_path_factory))
+    env = _service_env(tmp_path)
+    settings = load_settings("trainer", env)
+    first = _start(env, tmp_path / "first.log")
+    try:
+        channel, stub = await _connect(env)
+        run = await stub.CreateRun(create_request("cancelled", validation=False, model=model, epochs=1000, save_steps=2))
+        events = Events(stub, run.name)
+        await events.wait(is_kind("checkpoint"))
+        worker = psutil.Process(await worker_pid(settings, "cancelled"))
+        worker.suspend()
+        answered = await stub.CancelRun(pb.CancelRunRequest(name=run.name))
+        assert answered.state == run_pb2.RUN_STATE_RUNNING  # asked, not yet done: the worker is stopped
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        psutil.wait_procs([worker], timeout=10)
+        events.task.cancel()
+        await channel.close()
+    finally:
+        first.kill()
+
+    second = _start(env, tmp_path / "second.log")
+    try:
+        channel, stub = await _connect(env)
+        items = await Events(stub, run.name).done()
+        assert items[-1].state.state == run_pb2.RUN_STATE_CANCELLED
+        assert not [e for e in items if e.WhichOneof("event") == "state" and e.state.attempt == 2], "the cancelled run was resumed"
+        done = await stub.GetRun(pb.GetRunRequest(name=run.name))
+        assert done.state == run_pb2.RUN_STATE_CANCELLED and done.attempts == 1
+        assert (await stub.GetCapacity(pb.GetCapacityRequest())).active_runs == 0
+        await channel.close()
+    finally:
+        _stop(second)
