@@ -409,16 +409,26 @@ class Dispatcher:
         return job
 
     async def pause(self, job_id: str) -> JobRow:
-        job = await self.store.get_job(job_id)
-        check_action(job_id, "pause", job.job_state)
-        await self._control_or_explain(job, "pause")
-        return await self.store.transition(job_id, JobState.PAUSED, "PAUSE_REQUESTED", "paused by request")
+        return await self._pause_or_resume(job_id, "pause", JobState.PAUSED, "PAUSE_REQUESTED", "paused by request")
 
     async def resume(self, job_id: str) -> JobRow:
+        return await self._pause_or_resume(job_id, "resume", JobState.RUNNING, "RESUME_REQUESTED", "resumed by request")
+
+    async def _pause_or_resume(self, job_id: str, command: str, target: JobState, reason: str, message: str) -> JobRow:
+        """Idempotent: a job already in `target` is answered as it is, whoever put it there (the request before,
+        or the follower that mirrored the run's own state change while the trainer confirmed this one)."""
         job = await self.store.get_job(job_id)
-        check_action(job_id, "resume", job.job_state)
-        await self._control_or_explain(job, "resume")
-        return await self.store.transition(job_id, JobState.RUNNING, "RESUME_REQUESTED", "resumed by request")
+        if job.job_state == target:
+            return job
+        check_action(job_id, command, job.job_state)
+        await self._control_or_explain(job, command)
+        try:
+            return await self.store.transition(job_id, target, reason, message)
+        except FailedPrecondition:
+            job = await self.store.get_job(job_id)
+            if job.job_state == target:
+                return job
+            raise
 
     async def _control_or_explain(self, job: JobRow, command: str) -> None:
         try:

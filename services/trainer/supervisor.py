@@ -73,6 +73,7 @@ ALLOWED = {
     "save_checkpoint": (RUNNING, PAUSED),
     "stop_early": (RUNNING, PAUSED),
 }
+_ALREADY_DONE = {("pause", PAUSED, True), ("resume", RUNNING, False)}  # (command, state, sticky pause): nothing to do
 _STEP_FIELDS = ("step", "total_steps", "epoch", "train_loss", "learning_rate", "grad_norm", "tokens_per_second",
                 "samples_per_second", "elapsed_seconds", "eta_seconds", "tokens")
 
@@ -409,6 +410,8 @@ class Supervisor:
         cmd = Command.from_dict({"command": command, "value": value})
         handle = self._handles.get(run_id)
         state = handle.state if handle else (await self.store.get_run(run_id)).state
+        if handle is not None and (command, state, handle.sticky.get("paused", False)) in _ALREADY_DONE:
+            return  # pause of a paused run, resume of a running one: the run is as asked
         if handle is None or state not in ALLOWED[command]:
             wanted = " or ".join(ALLOWED[command])
             raise FailedPrecondition(f"cannot {command.replace('_', ' ')} run 'runs/{run_id}': it is {state}, not {wanted}",

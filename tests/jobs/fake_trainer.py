@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Awaitable, Callable
 
 from google.protobuf import json_format
 
@@ -45,6 +45,7 @@ class FakeTrainer(trainer_service_pb2_grpc.TrainerServiceServicer):
         self.created: list[str] = []  # CreateRun order, accepted ones only
         self.calls: list[tuple[str, str]] = []  # (method, run id)
         self.refuse: Exception | None = None  # raised by CreateRun when set
+        self.before_answer: Callable[[str], Awaitable[None]] | None = None  # awaited by a control call before it answers
         self._changed = asyncio.Event()
 
     # --- test controls -------------------------------------------------------------------------
@@ -137,6 +138,8 @@ class FakeTrainer(trainer_service_pb2_grpc.TrainerServiceServicer):
         if run.state not in allowed:
             raise FailedPrecondition(f"run is {run.state}", reason="RUN_STATE_CONFLICT")
         self.set_state(run, target)
+        if self.before_answer is not None:
+            await self.before_answer(command)
         return self._proto(run)
 
     async def GetCapacity(self, request, context):

@@ -54,14 +54,35 @@ async def test_jobs_spread_over_trainer_endpoints_as_capacity_allows(jobs_settin
             assert done.trainer == address_a and len(a.created) == 2 and len(b.created) == 1
 
 
+async def test_pause_and_resume_are_idempotent_also_when_the_follower_mirrors_the_run_first(jobs_settings, make_settings):
+    fake = FakeTrainer(max_runs=1)
+    async with serve(build_fake_trainer(fake), make_settings("trainer")) as (_, trainer):
+        async with jobs_client(jobs_settings(trainer)) as stub:
+            job = await stub.CreateJob(job_request("mirrored"))
+            await wait_for(lambda: get_job(stub, job.name), in_state("running"))
+
+            async def mirrored_first(command: str) -> None:  # the trainer confirms after the follower saw the run change
+                await wait_for(lambda: get_job(stub, job.name), in_state({"pause": "paused", "resume": "running"}[command]))
+
+            fake.before_answer = mirrored_first
+            paused = await stub.PauseJob(pb.PauseJobRequest(name=job.name))
+            assert state_name(paused.state) == "paused"
+            again = await stub.PauseJob(pb.PauseJobRequest(name=job.name))
+            assert state_name(again.state) == "paused" and len(again.transitions) == len(paused.transitions)
+            resumed = await stub.ResumeJob(pb.ResumeJobRequest(name=job.name))
+            assert state_name(resumed.state) == "running"
+            assert state_name((await stub.ResumeJob(pb.ResumeJobRequest(name=job.name))).state) == "running"
+            assert [t.reason for t in resumed.transitions] == ["SUBMITTED", "ENQUEUED", "DISPATCHED", "RUN_PAUSED", "RUN_RESUMED"]
+            assert [c for c, _ in fake.calls if c in ("pause", "resume")] == ["pause", "resume"]  # each sent once
+
+
 async def test_pause_resume_cancel_and_the_state_stream(jobs_settings, make_settings):
     fake = FakeTrainer(max_runs=2)
     async with serve(build_fake_trainer(fake), make_settings("trainer")) as (_, trainer):
         async with jobs_client(jobs_settings(trainer)) as stub:
             job = await stub.CreateJob(job_request("controlled"))
             await wait_for(lambda: get_job(stub, job.name), in_state("running"))
-            await expect_error(stub.ResumeJob(pb.ResumeJobRequest(name=job.name)), grpc.StatusCode.FAILED_PRECONDITION,
-                               "ILLEGAL_TRANSITION", "only a paused job can be resumed")
+            assert state_name((await stub.ResumeJob(pb.ResumeJobRequest(name=job.name))).state) == "running"  # as it is
             paused = await stub.PauseJob(pb.PauseJobRequest(name=job.name))
             assert state_name(paused.state) == "paused" and fake.runs[job.job_uid].state == "paused"
             resumed = await stub.ResumeJob(pb.ResumeJobRequest(name=job.name))

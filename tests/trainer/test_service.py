@@ -246,7 +246,7 @@ async def test_control_pause_resume_learning_rate_checkpoint_cancel_and_capacity
 
     paused = await stub.PauseRun(pb.PauseRunRequest(name=run.name))
     assert paused.state == run_pb2.RUN_STATE_PAUSED
-    assert await rpc_error(stub.PauseRun(pb.PauseRunRequest(name=run.name))) == (grpc.StatusCode.FAILED_PRECONDITION, "RUN_STATE_CONFLICT")
+    assert (await stub.PauseRun(pb.PauseRunRequest(name=run.name))).state == run_pb2.RUN_STATE_PAUSED  # idempotent
     capacity = await stub.GetCapacity(pb.GetCapacityRequest())
     assert (capacity.active_runs, capacity.max_concurrent_runs) == (1, 1)
     assert await rpc_error(stub.CreateRun(create_request(max_steps=2))) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "TRAINER_AT_CAPACITY")
@@ -259,6 +259,7 @@ async def test_control_pause_resume_learning_rate_checkpoint_cancel_and_capacity
     mark = len(events.items)
     resumed = await stub.ResumeRun(pb.ResumeRunRequest(name=run.name))
     assert resumed.state == run_pb2.RUN_STATE_RUNNING
+    assert (await stub.ResumeRun(pb.ResumeRunRequest(name=run.name))).state == run_pb2.RUN_STATE_RUNNING
     after = await events.wait(is_kind("step"), start=mark)
     assert after.step.learning_rate == pytest.approx(0.000777)
 

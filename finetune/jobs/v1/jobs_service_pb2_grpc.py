@@ -225,16 +225,17 @@ class JobsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def PauseJob(self, request, context):
-        """Pauses a running job between steps. Returns NOT_FOUND if it does not exist, FAILED_PRECONDITION
-        unless it is running, and UNAVAILABLE if its trainer cannot be reached.
+        """Pauses a running job between steps; a paused job is answered as it is. Returns NOT_FOUND if it does
+        not exist, FAILED_PRECONDITION unless it is running or paused, and UNAVAILABLE if its trainer cannot
+        be reached.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ResumeJob(self, request, context):
-        """Resumes a paused job. Returns NOT_FOUND if it does not exist, FAILED_PRECONDITION unless it is
-        paused, and UNAVAILABLE if its trainer cannot be reached.
+        """Resumes a paused job; a running job is answered as it is. Returns NOT_FOUND if it does not exist,
+        FAILED_PRECONDITION unless it is paused or running, and UNAVAILABLE if its trainer cannot be reached.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -184,8 +184,8 @@ class TrainerServiceServicer:
 
     def PauseRun(self, request, context):
         """Pauses a running run between steps; answers once the worker has paused (or after the trainer's
-        acknowledgement timeout, with the state then). Returns NOT_FOUND if the run does not exist and
-        FAILED_PRECONDITION unless it is running.
+        acknowledgement timeout, with the state then). A paused run is answered as it is. Returns NOT_FOUND
+        if the run does not exist and FAILED_PRECONDITION unless it is running or paused.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -193,7 +193,8 @@ class TrainerServiceServicer:
 
     def ResumeRun(self, request, context):
         """Resumes a paused run; answers once the worker is training again (or after the acknowledgement
-        timeout). Returns NOT_FOUND if the run does not exist and FAILED_PRECONDITION unless it is paused.
+        timeout). A running run is answered as it is. Returns NOT_FOUND if the run does not exist and
+        FAILED_PRECONDITION unless it is paused or running.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
