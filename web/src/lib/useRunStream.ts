@@ -17,6 +17,23 @@ export interface RunStream {
 
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
 
+const prefetched = new Map<string, { at: number; metrics: Promise<RunMetrics | undefined> }>();
+const PREFETCH_FRESH_MS = 10_000;
+
+/** Starts loading a run's history as soon as the route is entered, before the page's code has loaded;
+ * the page's stream then takes it instead of asking again. */
+export function prefetchRunMetrics(jobId: string): void {
+  const metrics = fetchRunMetrics(jobId);
+  metrics.catch(() => undefined); // the stream reports the error when it takes it
+  prefetched.set(jobId, { at: performance.now(), metrics });
+}
+
+function takeRunMetrics(jobId: string): Promise<RunMetrics | undefined> {
+  const found = prefetched.get(jobId);
+  prefetched.delete(jobId);
+  return found && performance.now() - found.at < PREFETCH_FRESH_MS ? found.metrics : fetchRunMetrics(jobId);
+}
+
 export async function fetchRunMetrics(jobId: string): Promise<RunMetrics | undefined> {
   try {
     return await unwrap(api.GET("/v1/runs/{run_id}/metrics", { params: { path: { run_id: jobId } } }));
@@ -74,7 +91,7 @@ export function useRunStream(jobId: string, enabled = true): RunStream {
       if (stopped) return;
       if (!loaded) {
         try {
-          const metrics = await fetchRunMetrics(jobId);
+          const metrics = await takeRunMetrics(jobId);
           if (stopped) return;
           if (metrics) series.load(metrics);
           loaded = true;

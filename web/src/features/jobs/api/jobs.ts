@@ -25,10 +25,16 @@ export function useJobs(filters: JobFilters) {
   });
 }
 
-export function useJob(jobId: string) {
-  return useQuery({
+export function jobQuery(jobId: string) {
+  return {
     queryKey: ["job", jobId],
     queryFn: () => unwrap(api.GET("/v1/jobs/{job_id}", { params: { path: { job_id: jobId } } })),
+  };
+}
+
+export function useJob(jobId: string) {
+  return useQuery({
+    ...jobQuery(jobId),
     refetchInterval: (query) => (isFinal(query.state.data?.state) ? false : 1_500),
   });
 }
