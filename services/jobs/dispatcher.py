@@ -32,6 +32,7 @@ from services.common.errors import (
     ResourceExhausted,
     Unavailable,
 )
+from services.jobs.secrets import SecretBox, SecretUnreadable
 from services.jobs.states import ACTIVE_STATES, JobState, check_action, running_seconds
 from services.jobs.store import JobRow, JobStore, aware, dumps, loads, now
 from services.jobs.trainers import Capacity, DispatchRequest, RunEventInfo, RunStatus, TrainerPool
@@ -65,11 +66,11 @@ def metrics_from_progress(progress: dict, gpu_count: int, previous: dict | None 
 
 
 class Dispatcher:
-    def __init__(self, store: JobStore, trainers: TrainerPool, options: DispatchOptions | None = None):
+    def __init__(self, store: JobStore, trainers: TrainerPool, secrets: SecretBox, options: DispatchOptions | None = None):
         self.store = store
         self.trainers = trainers
+        self.secrets = secrets  # opens the job's own hub token, stored encrypted with the job
         self.options = options or DispatchOptions()
-        self.hub_tokens: dict[str, str] = {}  # job id -> token, in memory only (never stored)
         self.evaluation_hooks: list[EvaluationHook] = []
         self.final_hooks: list[FinalHook] = []
         self._watchers: dict[str, asyncio.Task] = {}
@@ -161,6 +162,10 @@ class Dispatcher:
         job = await self.store.update_job(job.id, trainer=address, stale_trainers=dumps([a for a in stale if a != address]))
         try:
             await self.trainers.create_run(address, self._request(job))
+        except SecretUnreadable as exc:
+            await self.store.transition(job.id, JobState.FAILED, exc.reason, exc.message, error=exc.message)
+            await self._run_final_hooks(job.id)
+            return "ended"
         except AlreadyExists:  # ours, from before a restart: follow it
             await self._start_following(job, address, "RUN_ADOPTED", f"trainer {address} already holds the run")
             return "placed"
@@ -194,7 +199,7 @@ class Dispatcher:
             used = job.metrics_dict.get("training_time_seconds", 0.0) if job.attempts else 0.0
             values["timeout_seconds"] = max(1.0, job.timeout_seconds - used)
         saving = loads(job.model_saving, {})
-        token = self.hub_tokens.get(job.id)
+        token = self.secrets.open(job.sealed_hub_token, f"the hub token of job 'jobs/{job.id}'")
         if token:
             saving["hub_token"] = token
         return DispatchRequest(run_id=job.id, model=job.model, dataset=f"datasets/{job.dataset}", hyperparameters=values,

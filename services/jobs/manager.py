@@ -225,11 +225,10 @@ class JobManager:
 
     async def submit(self, row: JobRow, hub_token: str = "") -> JobRow:
         """Store a checked job (CREATED), save its configuration, and queue it."""
+        row.sealed_hub_token = self.dispatcher.secrets.seal(hub_token)
         await self.store.add_job(row, "SUBMITTED", "the job was checked and accepted")
         await self.store.save_configuration(ConfigurationRow(uid=row.config_uid, mode=row.mode, hyperparameters=row.hyperparameters,
                                                              display_name=_describe(row.values)))
-        if hub_token:
-            self.dispatcher.hub_tokens[row.id] = hub_token
         row = await self.store.transition(row.id, JobState.QUEUED, "ENQUEUED", "waiting for trainer capacity")
         self.dispatcher.wake()
         return row

@@ -3,7 +3,8 @@
 Service-specific settings (`FINETUNE_JOBS_<NAME>`): TRAINER_ADDRESSES (comma-separated `host:port`
 list; default the trainer_address setting), MAX_ATTEMPTS (3), POLL_INTERVAL_SECONDS (2),
 TRAINER_LOST_AFTER_SECONDS (60), TIMEOUT_GRACE_SECONDS (30), METRICS_INTERVAL_SECONDS (2),
-SWEEP_POLL_SECONDS (5), RPC_TIMEOUT_SECONDS (30).
+SWEEP_POLL_SECONDS (5), RPC_TIMEOUT_SECONDS (30), SECRETS_KEY (the Fernet key that encrypts jobs' hub tokens
+at rest; empty: a key file made in the data dir, see `services.jobs.secrets`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from services.common.settings import ServiceSettings
 from services.jobs.clients import DatasetLookup, GrpcDatasetLookup, GrpcModelChecker, ModelChecker
 from services.jobs.dispatcher import DispatchOptions, Dispatcher
 from services.jobs.manager import JobManager
+from services.jobs.secrets import SecretBox
 from services.jobs.service import JobsServicer
 from services.jobs.store import JobStore
 from services.jobs.sweeps import SweepManager
@@ -39,7 +41,8 @@ def build_server(settings: ServiceSettings, *, datasets: DatasetLookup | None = 
     store = JobStore(engine)
     trainers = TrainerPool(trainer_addresses(settings), rpc_timeout=get("rpc_timeout_seconds", 30.0, float),
                            api_token=settings.api_token)
-    dispatcher = Dispatcher(store, trainers, DispatchOptions(
+    secrets = SecretBox.from_settings(get("secrets_key", "", str), settings.data_dir)
+    dispatcher = Dispatcher(store, trainers, secrets, DispatchOptions(
         poll_interval=get("poll_interval_seconds", 2.0, float),
         lost_after=get("trainer_lost_after_seconds", 60.0, float),
         timeout_grace=get("timeout_grace_seconds", 30.0, float),

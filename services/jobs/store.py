@@ -78,6 +78,8 @@ class JobRow(Base):
     config_uid: Mapped[str] = mapped_column(String(64), default="", index=True)
     mode: Mapped[str] = mapped_column(String(16), default="manual")
     model_saving: Mapped[str] = mapped_column(Text, default="{}")  # never the hub token
+    # The job's own hub token, encrypted (services.jobs.secrets); erased when the job ends.
+    sealed_hub_token: Mapped[str] = mapped_column(Text, default="")
     priority: Mapped[int] = mapped_column(Integer, default=2)
     timeout_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     gpu_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -351,6 +353,7 @@ class JobStore:
                         row.start_time = at
                     if target in FINAL_STATES:
                         row.end_time = at
+                        row.sealed_hub_token = ""  # no secret outlives its job
                     for key, value in values.items():
                         setattr(row, key, value)
             except IntegrityError:

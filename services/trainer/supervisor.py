@@ -95,7 +95,7 @@ class SupervisorOptions:
     num_threads: int | None = None
     gpu_count: int = 0
     python: str = sys.executable
-    hub_token: str = ""  # used to push when a run's request brings none
+    hub_token: str = ""  # used to push when a run's request brings none (never in place of one it brought)
     hub_endpoint: str = ""  # the hub to push to when a run's request names none (empty: the real hub)
     push_timeout: float = 120.0
     prepare_retries: int = 3  # a preparation that finds the dataset service or the hub down tries again (1, 2, 4 s)
@@ -145,6 +145,7 @@ class _Handle:
     offset: int
     attempt: int
     push: dict = field(default_factory=dict)
+    own_hub_token: bool = False  # the request brought a hub token (kept 0600 in the run folder): push with it only
     crashes: int = 0
     proc: asyncio.subprocess.Process | None = None
     preparing: asyncio.Future | None = None  # fetching the model and rows, before the first launch
@@ -336,7 +337,8 @@ class Supervisor:
         saving = {k: v for k, v in request.model_saving.items() if k != "hub_token"}
         progress = {"total_steps": config.max_steps or 0, "total_epochs": config.epochs}
         row = RunRow(id=run_id, job_id=request.job_id, state=PENDING, model=request.model, dataset=request.dataset,
-                     spec=dumps({"hyperparameters": request.hyperparameters, "model_saving": saving}),
+                     spec=dumps({"hyperparameters": request.hyperparameters, "model_saving": saving,
+                                 "own_hub_token": bool(request.hub_token)}),
                      gpu_count=request.gpu_count, progress=dumps(progress), run_dir=str(run_dir), create_time=now(),
                      sticky=dumps({"gpus": gpus}))
         return await self.store.add_run(row)
@@ -400,7 +402,7 @@ class Supervisor:
         sticky = row.sticky_dict()
         return _Handle(run_id=row.id, run_dir=Path(row.run_dir), state=row.state, gpu_count=row.gpu_count, gpus=gpus,
                        progress=row.progress_dict(), sticky=sticky, offset=row.events_offset, attempt=row.attempts,
-                       push=saving, rules=AlertRules(self.options.thresholds),
+                       push=saving, own_hub_token=bool(row.spec_dict().get("own_hub_token")), rules=AlertRules(self.options.thresholds),
                        cancel_requested=bool(sticky.get("cancel_requested")))
 
     # ------------------------------------------------------------------------------ control
@@ -710,7 +712,13 @@ class Supervisor:
         if not handle.push.get("push_to_hub"):
             return
         token_file = handle.run_dir / HUB_TOKEN_FILE
-        token = token_file.read_text().strip() if token_file.exists() else self.options.hub_token
+        if token_file.exists():
+            token = token_file.read_text().strip()
+        elif handle.own_hub_token:  # never another account's token in its place
+            self._push_failed(handle, f"the hub token run 'runs/{handle.run_id}' was given is gone from its folder")
+            return
+        else:
+            token = self.options.hub_token
         try:
             result = await asyncio.to_thread(
                 push_to_hub,
@@ -724,9 +732,12 @@ class Supervisor:
             self.events.publish(handle.run_id, "log", {"level": "info", "source": "trainer",
                                                        "message": f"pushed {len(result.files)} files to {result.url}"})
         except FinetuneError as exc:
-            self.events.publish(handle.run_id, "alert", {
-                "level": "warning", "code": "PUSH_FAILED", "message": f"push to the hub failed: {exc.message}", "value": 0.0,
-                "threshold": 0.0, "suggestion": "the trained model is kept in the run's artifacts; fix the cause and push again"})
+            self._push_failed(handle, exc.message)
+
+    def _push_failed(self, handle: _Handle, why: str) -> None:
+        self.events.publish(handle.run_id, "alert", {
+            "level": "warning", "code": "PUSH_FAILED", "message": f"push to the hub failed: {why}", "value": 0.0,
+            "threshold": 0.0, "suggestion": "the trained model is kept in the run's artifacts; fix the cause and push again"})
 
     # ------------------------------------------------------------------------------ resources
 

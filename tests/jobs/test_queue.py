@@ -7,8 +7,10 @@ import asyncio
 import dataclasses
 
 import grpc
+from cryptography.fernet import Fernet
 
 from finetune.jobs.v1 import jobs_service_pb2 as pb
+from finetune.trainer.v1 import run_pb2
 from services.common.db import create_engine
 from services.common.errors import InvalidArgument
 from services.jobs.states import JobState
@@ -228,3 +230,55 @@ async def test_timeouts_refusals_and_failed_runs(jobs_settings, make_settings):
             refused = await stub.CreateJob(job_request("refused", target_modules=["nope"]))
             failed = await wait_for(lambda: get_job(stub, refused.name), in_state("failed"))
             assert failed.state_reason == "INVALID_TRAINING_CONFIG" and "nope not found" in failed.error
+
+
+def pushing(name: str, token: str = "hf_own_token"):
+    request = job_request(name)
+    request.model_saving.CopyFrom(run_pb2.ModelSaving(save_model=True, model_name="own-model", push_to_hub=True, hub_token=token))
+    return request
+
+
+async def stored_job(settings, job_id: str):
+    engine = create_engine(settings.effective_database_url)
+    try:
+        return await JobStore(engine).get_job(job_id)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_jobs_own_hub_token_is_kept_encrypted_across_a_restart_and_erased_when_the_job_ends(jobs_settings, make_settings):
+    fake = FakeTrainer(max_runs=1)
+    async with serve(build_fake_trainer(fake), make_settings("trainer")) as (_, trainer):
+        settings = jobs_settings(trainer)
+        async with jobs_client(settings) as stub:
+            blocker = await stub.CreateJob(job_request("blocker"))
+            await wait_for(lambda: get_job(stub, blocker.name), in_state("running"))
+            job = await stub.CreateJob(pushing("pushes"))  # queued behind the blocker
+            assert job.model_saving.push_to_hub and not job.model_saving.hub_token  # never answered
+        sealed = (await stored_job(settings, job.job_uid)).sealed_hub_token
+        assert sealed and "hf_own_token" not in sealed and "hf_own_token" not in (await stored_job(settings, job.job_uid)).model_saving
+        key_file = settings.data_dir / "jobs" / "secrets.key"
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        fake.finish(blocker.job_uid)
+        async with jobs_client(settings) as stub:  # a new process: only the database and the key file remain
+            await wait_for(lambda: get_job(stub, job.name), in_state("running"), what="dispatched after the restart")
+            assert fake.runs[job.job_uid].request.model_saving.hub_token == "hf_own_token"
+            fake.finish(job.job_uid)
+            await wait_for(lambda: get_job(stub, job.name), in_state("completed"))
+        assert (await stored_job(settings, job.job_uid)).sealed_hub_token == ""
+
+
+async def test_a_token_sealed_under_another_key_fails_its_job_instead_of_pushing_without_it(jobs_settings, make_settings):
+    fake = FakeTrainer(max_runs=1)
+    async with serve(build_fake_trainer(fake), make_settings("trainer")) as (_, trainer):
+        settings = jobs_settings(trainer)
+        async with jobs_client(settings) as stub:
+            blocker = await stub.CreateJob(job_request("blocker"))
+            await wait_for(lambda: get_job(stub, blocker.name), in_state("running"))
+            job = await stub.CreateJob(pushing("pushes"))
+        fake.finish(blocker.job_uid)
+        other_key = dataclasses.replace(settings, extra={**settings.extra, "secrets_key": Fernet.generate_key().decode()})
+        async with jobs_client(other_key) as stub:
+            failed = await wait_for(lambda: get_job(stub, job.name), in_state("failed"))
+            assert failed.state_reason == "SECRET_UNREADABLE" and "FINETUNE_JOBS_SECRETS_KEY" in failed.error
+        assert job.job_uid not in fake.runs

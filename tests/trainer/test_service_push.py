@@ -52,3 +52,23 @@ async def test_push_on_completion_and_a_clear_alert_when_the_hub_is_unreachable(
         alerts = [e.alert for e in events if e.WhichOneof("event") == "alert" and e.alert.code == "PUSH_FAILED"]
         assert alerts and "kept" in alerts[0].message
     assert (tmp_path / "trainer" / "runs" / "kept" / "artifacts" / "model" / "config.json").exists()
+
+
+async def test_a_run_that_brought_its_own_token_never_pushes_with_the_trainers(fake_hub, tmp_path):
+    """The run's token is kept 0600 in its folder; gone, the push fails rather than use the trainer's account."""
+    env = ENV | {"FINETUNE_TRAINER_HUB_ENDPOINT": fake_hub.endpoint, "FINETUNE_TRAINER_HUB_TOKEN": VALID_TOKEN}
+    settings = load_settings("trainer", env, port=0, data_dir=tmp_path)
+    async with running(build_server, settings) as channel:
+        stub = trainer_service_pb2_grpc.TrainerServiceStub(channel)
+        saving = run_pb2.ModelSaving(save_model=True, model_name="own-token", push_to_hub=True, hub_token="hf_the_jobs_own")
+        run = run_pb2.Run(model=TINY_MODEL_ID, hyperparameters=hyper(max_steps=2), model_saving=saving)
+        created = await stub.CreateRun(pb.CreateRunRequest(run_id="own", run=run, train_rows=rows(TRAIN_ROWS)))
+        assert not created.model_saving.hub_token  # never answered
+        token_file = tmp_path / "trainer" / "runs" / "own" / ".hub_token"
+        assert token_file.read_text() == "hf_the_jobs_own" and token_file.stat().st_mode & 0o777 == 0o600
+        token_file.unlink()
+        events = [e async for e in stub.StreamRunEvents(pb.StreamRunEventsRequest(name="runs/own"))]
+    assert events[-1].state.state == run_pb2.RUN_STATE_COMPLETED
+    alerts = [e.alert for e in events if e.WhichOneof("event") == "alert" and e.alert.code == "PUSH_FAILED"]
+    assert alerts and "hub token run 'runs/own' was given is gone" in alerts[0].message
+    assert f"{FAKE_USER}/own-token" not in fake_hub.repos
