@@ -4,8 +4,10 @@ Service-specific settings (`FINETUNE_TRAINER_<NAME>`): MAX_CONCURRENT_RUNS (1), 
 WARM_WORKERS (1), SAMPLE_INTERVAL_SECONDS (1.0), SUBSCRIBER_QUEUE (1024), ALERT_CPU_PERCENT (90),
 ALERT_MEMORY_PERCENT (85), ALERT_GPU_TEMPERATURE (85), EVAL_ROWS (16), SAMPLE_GENERATIONS (3),
 EVAL_MAX_NEW_TOKENS (32), NUM_THREADS (0: the worker's default), HUB_ENDPOINT (the default hub),
-ACK_TIMEOUT_SECONDS (10), CANCEL_GRACE_SECONDS (30), PREPARE_RETRIES (3: a run's preparation that finds
-the dataset service or the hub unreachable tries again after 1, 2, 4 s before the run fails),
+ACK_TIMEOUT_SECONDS (10), CANCEL_GRACE_SECONDS (30), GENERATE_THREADS (2: Generate's own threads),
+MAX_GENERATIONS (8: generations running or waiting at once; more are RESOURCE_EXHAUSTED), PREPARE_RETRIES
+(3: a run's preparation that finds the dataset service or the hub unreachable tries again after 1, 2, 4 s
+before the run fails),
 FLUSH_INTERVAL_SECONDS (0: each batch of events is committed as soon as the previous one is; more spaces
 commits out, fewer and larger, and delays delivery by as much).
 """
@@ -69,7 +71,8 @@ def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
         make_preparer(settings.data_dir, settings.dataset_address, settings.get("hub_endpoint", "", str)),
         sampler,
     )
-    servicer = TrainerServicer(store, events, supervisor)
+    servicer = TrainerServicer(store, events, supervisor, generate_threads=settings.get("generate_threads", 2, int),
+                               max_generations=settings.get("max_generations", 8, int))
     host = create_host(settings, [(trainer_service_pb2_grpc.add_TrainerServiceServicer_to_server, servicer)], [SERVICE_NAME])
 
     async def start() -> None:
@@ -78,6 +81,7 @@ def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
         await supervisor.start()
 
     async def stop() -> None:
+        servicer.close()
         await supervisor.stop()
         await events.stop()
         await store.close()

@@ -6,6 +6,7 @@ import asyncio
 import collections
 import math
 import threading
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import AsyncIterator, Callable, Iterator
@@ -16,7 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from finetune.trainer.v1 import run_pb2, trainer_service_pb2, trainer_service_pb2_grpc
 from services.common import hyperparameters
-from services.common.errors import FailedPrecondition, InvalidArgument
+from services.common.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from services.common.hyperparameters import TrainingConfig
 from services.common.ids import clamp_page_size, next_page_token, page_offset, parse_name
 from services.trainer import downloads, history
@@ -34,11 +35,21 @@ _CONVERTED_EVENTS = 4096  # recent events kept as protos: N subscribers of a run
 
 
 class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
-    def __init__(self, store: TrainerStore, events: EventLog, supervisor: Supervisor):
+    def __init__(self, store: TrainerStore, events: EventLog, supervisor: Supervisor, *, generate_threads: int = 2,
+                 max_generations: int = 8):
         self.store = store
         self.events = events
         self.supervisor = supervisor
         self._converted: collections.OrderedDict[tuple[str, int], run_pb2.RunEvent] = collections.OrderedDict()
+        # Generations on threads of their own, so that however many and long they are, the default pool that
+        # CreateRun, the preparations and the stores use stays free; beyond `max_generations` admitted
+        # (running or waiting for a thread) a new one is refused.
+        self._generations = ThreadPoolExecutor(max(1, generate_threads), thread_name_prefix="generate")
+        self._max_generations = max(1, max_generations)
+        self._admitted_generations = 0
+
+    def close(self) -> None:
+        self._generations.shutdown(wait=False, cancel_futures=True)
 
     # Runs
 
@@ -161,10 +172,19 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
         if not (0.0 <= request.temperature <= 10.0) or math.isnan(request.temperature):
             raise InvalidArgument(f"temperature must be in [0, 10], got {request.temperature}", reason="INVALID_TEMPERATURE")
         source = trained_model_dir(row)
+        if self._admitted_generations >= self._max_generations:
+            raise ResourceExhausted(f"{self._admitted_generations} generations are running or waiting, the most this trainer "
+                                    "takes at once; try again when one has ended", reason="GENERATION_BUSY",
+                                    metadata={"max_generations": self._max_generations})
         from services.trainer.generation import stream_generate
 
-        async for piece in iterate_in_thread(lambda: stream_generate(str(source), request.prompt, max_new, request.temperature)):
-            yield trainer_service_pb2.GenerateResponse(text=piece)
+        self._admitted_generations += 1
+        try:
+            async for piece in iterate_in_thread(lambda: stream_generate(str(source), request.prompt, max_new, request.temperature),
+                                                 self._generations):
+                yield trainer_service_pb2.GenerateResponse(text=piece)
+        finally:
+            self._admitted_generations -= 1
         yield trainer_service_pb2.GenerateResponse(done=True)
 
     async def ListRunArtifacts(self, request, context):
@@ -230,9 +250,9 @@ def trained_model_dir(row: RunRow) -> Path:
                              "completed", reason="RUN_NOT_COMPLETED", metadata={"state": row.state})
 
 
-async def iterate_in_thread(make: Callable[[], Iterator[str]]) -> AsyncIterator[str]:
-    """Items of a blocking iterator made and advanced in a thread; the thread stops at its next item once
-    the consumer has gone (a client that hung up)."""
+async def iterate_in_thread(make: Callable[[], Iterator[str]], executor: Executor | None = None) -> AsyncIterator[str]:
+    """Items of a blocking iterator made and advanced in a thread of `executor` (default: the loop's); the
+    thread stops at its next item once the consumer has gone (a client that hung up)."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()  # unbounded: generation is far slower than sending
     stop = threading.Event()
@@ -249,7 +269,7 @@ async def iterate_in_thread(make: Callable[[], Iterator[str]]) -> AsyncIterator[
             if not stop.is_set():
                 loop.call_soon_threadsafe(queue.put_nowait, exc)
 
-    loop.run_in_executor(None, produce)
+    loop.run_in_executor(executor, produce)
     try:
         while (item := await queue.get()) is not done:
             if isinstance(item, BaseException):

@@ -9,10 +9,11 @@ A run is stored PENDING as soon as CreateRun has checked it; its model and rows 
 answer, and a trainer that restarts meanwhile prepares it again.
 
 Never lose work: a worker that dies without writing a final state is relaunched on the same run
-directory (the recipe resumes from its newest checkpoint) up to `max_restarts` times in a row; runs
-left active by a trainer that died are relaunched when it starts, unless they were cancelled (a cancel is
-stored before CancelRun answers). Pause and a learning-rate change are repeated to a relaunched worker. Workers die with the trainer (PR_SET_PDEATHSIG) and leftovers are
-killed on start, so two workers never share a run directory.
+directory (the recipe resumes from its newest checkpoint) up to `max_restarts` times in a row (a new
+checkpoint between crashes starts the count again); runs left active by a trainer that died are
+relaunched when it starts, unless they were cancelled (a cancel is stored before CancelRun answers). Pause and a learning-rate change are repeated to a relaunched worker.
+Workers die with the trainer (PR_SET_PDEATHSIG) and leftovers are killed on start, so two workers never
+share a run directory; a run's slot is free only once its worker has exited.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ _STEP_FIELDS = ("step", "total_steps", "epoch", "train_loss", "learning_rate", "
 class SupervisorOptions:
     data_dir: Path
     max_concurrent_runs: int = 1
-    max_restarts: int = 3  # relaunches after consecutive worker crashes before the run fails
+    max_restarts: int = 3  # relaunches after worker crashes in a row (no new checkpoint between) before the run fails
     warm_workers: int = 1  # standby workers with torch/transformers already imported
     sample_interval: float = 1.0
     poll_interval: float = 0.005  # how often events.jsonl is checked where inotify is missing (1 s with it)
@@ -607,7 +608,10 @@ class Supervisor:
             values["progress"] = dumps(progress)
             publish(run_id, "eval", {k: v for k, v in event.items() if k not in ("type", "time")}, at=at, run_values=values)
         elif kind == "checkpoint":
-            progress["checkpoint_step"] = int(event.get("step", 0))
+            step = int(event.get("step", 0))
+            if step > int(progress.get("checkpoint_step") or 0):
+                handle.crashes = 0  # progress kept: the crashes that count are the ones in a row since
+            progress["checkpoint_step"] = step
             values["progress"] = dumps(progress)
             publish(run_id, "checkpoint", {"step": progress["checkpoint_step"], "path": str(event.get("path", ""))},
                     at=at, run_values=values)
@@ -680,9 +684,12 @@ class Supervisor:
 
     async def _finish(self, handle: _Handle, state: str, message: str, *, reason: str = "", error: str = "",
                       stopped_early: bool = False, output_dir: str = "") -> None:
-        # The slot is free before anyone can see the final state (its GPUs once the process has exited).
+        # The worker exits first, then its slot and GPUs are free, then the final state is told: whoever sees it
+        # may start the next run here at once, and two models are never in memory for one slot.
+        await self._reap(handle.proc)
         self._handles.pop(handle.run_id, None)
         self._slots.discard(handle.run_id)
+        self._gpus_in_use.difference_update(handle.gpus)
         values = {"state": state, "end_time": now(), "error": error, "error_reason": reason.upper() if error else "",
                   "stopped_early": stopped_early, "output_dir": output_dir, "worker_pid": 0,
                   "sticky": handle.sticky_json(), "progress": dumps(handle.progress)}
@@ -692,11 +699,9 @@ class Supervisor:
         handle.set_state(state)
         handle.finished = True
         await self.events.release(handle.run_id)
-        await self._reap(handle.proc)
-        self._gpus_in_use.difference_update(handle.gpus)
 
     async def _reap(self, proc: asyncio.subprocess.Process | None) -> None:
-        """Let a worker that reported its final state exit (its slot and GPUs stay taken until it has)."""
+        """Let a worker that reported its final state exit, killing it after `exit_grace`."""
         if proc is None or proc.returncode is not None:
             return
         try:
