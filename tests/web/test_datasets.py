@@ -103,6 +103,7 @@ def test_upload_with_errors_repair_save_and_browse_its_rows(page, suite, shots):
         f"Between {over} and {sum(e > 56 for e in estimates)} of 30 rows")
     expect(page.get_by_test_id("truncation")).to_contain_text("counts exactly at 56 or 64")
     shots(page, "3-repaired-with-statistics")
+    assert_accessible(page)
 
     page.get_by_label("Name").fill("Support (W1 test)")
     page.get_by_label("Tags").fill(f"support, {tag}")
@@ -201,6 +202,7 @@ def test_repair_edit_and_delete_a_saved_dataset(page, suite, shots):
     expect(summary).to_contain_text(f"20 rows before, {20 - long_outputs} after")
     expect(summary).to_contain_text(f"{long_outputs} rows")
     shots(page, "1-repaired")
+    assert_accessible(page)
     page.get_by_role("link", name="Open Short answers").click()
     expect(page.get_by_role("heading", name="Short answers", level=1)).to_be_visible()
     expect(page.get_by_text(f"Repaired from {ds['uid']}")).to_be_visible()
