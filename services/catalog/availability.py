@@ -19,6 +19,7 @@ from pathlib import Path
 from services.catalog.builtin_models import builtin_parameters, ensure_builtin_model, is_builtin
 from services.catalog.curated import known_record
 from services.catalog.hub import TOKENIZER_FILES, HubClient, ModelDetails
+from services.common.lora import lora_target_modules
 from services.common.memory import MachineMemory, estimate_lora_memory, format_bytes, machine_memory
 from services.catalog.offline import cached_model_dirs, read_config
 from services.catalog.records import (
@@ -59,7 +60,6 @@ LORA_TARGETS: dict[str, tuple[str, ...]] = {
     "opt": ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"),
     "t5": ("q", "k", "v", "o", "wi", "wo"),
 }
-HEAD_MODULES = ("lm_head", "embed_out", "score", "classifier")
 
 
 @dataclass
@@ -255,7 +255,6 @@ def _inspect_on_meta(model_dir: Path) -> tuple[list[str], int] | None:
     try:
         import torch
         from transformers import AutoConfig, AutoModelForCausalLM
-        from transformers.pytorch_utils import Conv1D
 
         config = AutoConfig.from_pretrained(model_dir)
         with torch.device("meta"):
@@ -263,12 +262,7 @@ def _inspect_on_meta(model_dir: Path) -> tuple[list[str], int] | None:
     except Exception as exc:  # custom code, unknown model_type: fall back to the table
         log.info("could not build %s on the meta device: %s", model_dir, exc)
         return None
-    targets: dict[str, None] = {}
-    for name, module in model.named_modules():
-        suffix = name.rpartition(".")[2]
-        if isinstance(module, (torch.nn.Linear, Conv1D)) and suffix not in HEAD_MODULES:
-            targets[suffix] = None
-    return list(targets), sum(p.numel() for p in model.parameters())
+    return lora_target_modules(model), sum(p.numel() for p in model.parameters())
 
 
 def _parameter_count(model_id: str, details: ModelDetails | None) -> int | None:

@@ -201,5 +201,11 @@ def target_modules_error(target_modules: list[str], available: list[str]) -> Inv
     missing = [m for m in target_modules if m not in available]
     if not missing:
         return None
+    available = sorted(set(available))
     return _invalid("target_modules", f"{', '.join(missing)} not found in this model; its Linear modules are: "
                                       f"{', '.join(available)} (or use {ALL_LINEAR!r})", ", ".join(available))
+
+
+def gpu_shortfall(asked: int, available: int, where: str = "this trainer") -> str:
+    """What is wrong with a run that asks for more GPUs than `where` has (the trainer and the jobs service say it alike)."""
+    return f"the run asks for {asked} GPU(s) but {where} has {available}; use gpu_count 0 to train on the CPU"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from services.common.errors import InvalidArgument, NotFound, Unavailable
+from services.common.hyperparameters import gpu_shortfall, target_modules_error
 from services.common.ids import new_id, parse_name
 from services.common.memory import MachineMemory
 from services.jobs import uid as uid_codec
@@ -186,7 +187,7 @@ class JobManager:
             elif dataset.train_rows <= 0:
                 problems.add("configuration.dataset.uid", f"dataset {dataset.id!r} has no training rows")
 
-        profile = None
+        profile, check = None, None
         model = draft.model.strip()
         if not model:
             problems.add("configuration.model.uid", "a model is required: give a model id such as finetune-builtin/tiny-llama-3m")
@@ -201,6 +202,15 @@ class JobManager:
         for issue in report.errors:
             where = f"configuration.hyperparameters.{issue.field}" if issue.field else "configuration.hyperparameters"
             problems.add(where, issue.message)
+        # What dispatch would refuse, refused now in the words the trainer would use.
+        targets = target_modules_error(report.normalized["target_modules"], check.target_modules) \
+            if check is not None and report.normalized is not None else None
+        if targets is not None:
+            problems.add("configuration.hyperparameters.target_modules", targets.message)
+        if draft.gpu_count > 0:
+            gpus = await self.dispatcher.trainers.most_gpus()
+            if gpus is not None and draft.gpu_count > gpus:
+                problems.add("gpu_count", gpu_shortfall(draft.gpu_count, gpus, "the largest trainer"))
         problems.raise_if_any()
 
         warnings = list(report.warnings)

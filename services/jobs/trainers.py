@@ -69,6 +69,7 @@ class RunEventInfo:
 class Capacity:
     active: int
     maximum: int
+    gpus: int = 0  # visible to the trainer
 
     @property
     def free(self) -> int:
@@ -142,7 +143,7 @@ class TrainerPool:
 
     async def capacity(self, address: str) -> Capacity:
         answer = await self._call(address, "GetCapacity", trainer_service_pb2.GetCapacityRequest(), timeout=5.0)
-        return Capacity(answer.active_runs, answer.max_concurrent_runs)
+        return Capacity(answer.active_runs, answer.max_concurrent_runs, answer.gpu_count)
 
     async def capacities(self) -> dict[str, Capacity | FinetuneError]:
         """Every endpoint's capacity, or the error that stood for it (an unreachable one is Unavailable)."""
@@ -155,6 +156,11 @@ class TrainerPool:
 
         results = await asyncio.gather(*(one(a) for a in self.addresses))
         return dict(zip(self.addresses, results))
+
+    async def most_gpus(self) -> int | None:
+        """The most GPUs any trainer has; None when none answers (then nobody knows)."""
+        answers = [c.gpus for c in (await self.capacities()).values() if isinstance(c, Capacity)]
+        return max(answers) if answers else None
 
     async def create_run(self, address: str, request: DispatchRequest) -> RunStatus:
         run = run_pb2.Run(job_id=request.run_id, model=request.model, dataset=request.dataset, gpu_count=request.gpu_count,

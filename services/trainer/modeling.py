@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from services.common.hyperparameters import TrainingConfig
-from services.trainer.config import validate_target_modules
+from services.common.lora import check_target_modules
 from services.trainer.data import PackedBatch
 
 PACKED_ATTENTION = "sdpa_packed"
@@ -143,7 +143,7 @@ def load_base_model(model_path: str | Path, device: torch.device):
 def apply_lora(model, config: TrainingConfig):
     from peft import LoraConfig, get_peft_model
 
-    validate_target_modules(config.target_modules, model)
+    check_target_modules(config.target_modules, model)
     targets = config.target_modules[0] if config.target_modules == ["all-linear"] else list(config.target_modules)
     lora = LoraConfig(
         r=config.lora_r,

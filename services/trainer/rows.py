@@ -12,9 +12,9 @@ from services.catalog.builtin_models import ensure_builtin_model, is_builtin
 from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from services.common.grpc_errors import from_rpc_error
 from services.common.hyperparameters import ALL_LINEAR, target_modules_error
+from services.common.lora import lora_target_modules_at
 from services.common.server import channel_options
 from services.common.settings import MB
-from services.trainer.config import linear_module_names_at
 
 
 async def fetch_dataset_rows(address: str, dataset: str, *, timeout: float = 600.0) -> tuple[list[dict], list[dict]]:
@@ -95,7 +95,7 @@ def _download(repo_id: str, data_dir: Path, endpoint: str, token: str) -> Path:
 _linear_names: dict[str, list[str]] = {}
 
 
-def check_target_modules(model_dir: Path, target_modules: list[str]) -> None:
+def check_model_targets(model_dir: Path, target_modules: list[str]) -> None:
     """InvalidArgument naming the model's real Linear modules when LoRA targets one it lacks. The model is
     built on the meta device (no weights read), once per directory. Blocking: run it in a thread."""
     if target_modules == [ALL_LINEAR]:
@@ -103,7 +103,7 @@ def check_target_modules(model_dir: Path, target_modules: list[str]) -> None:
     key = str(model_dir)
     if key not in _linear_names:
         try:
-            _linear_names[key] = linear_module_names_at(model_dir)
+            _linear_names[key] = lora_target_modules_at(model_dir)
         except (OSError, ValueError, KeyError) as exc:
             raise InvalidArgument(f"the model in {model_dir} cannot be loaded as a causal language model: {exc}",
                                   reason="MODEL_UNSUPPORTED") from exc
@@ -120,7 +120,7 @@ def make_preparer(data_dir: Path, dataset_address: str, hub_endpoint: str = ""):
     async def prepare(request, config) -> PreparedInputs:
         model_path = await asyncio.to_thread(resolve_model, request.model, data_dir, hub_endpoint=hub_endpoint,
                                              hub_token=request.hub_token)
-        await asyncio.to_thread(check_target_modules, model_path, config.target_modules)
+        await asyncio.to_thread(check_model_targets, model_path, config.target_modules)
         if request.dataset:
             train, validation = await fetch_dataset_rows(dataset_address, request.dataset)
         else:

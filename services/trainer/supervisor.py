@@ -41,7 +41,7 @@ from services.common.errors import (
     Unavailable,
 )
 from services.common.ids import new_id, parse_name
-from services.common.hyperparameters import TrainingConfig
+from services.common.hyperparameters import TrainingConfig, gpu_shortfall
 from services.trainer.control import Command, append_command
 from services.trainer.events import EventLog
 from services.trainer.monitor import AlertRules, ProcessMemory, ResourceSampler, Thresholds, process_tree_rss
@@ -273,9 +273,7 @@ class Supervisor:
         if request.gpu_count < 0:
             raise InvalidArgument(f"gpu_count must be 0 or more, got {request.gpu_count}", reason="INVALID_GPU_COUNT")
         if request.gpu_count > self.options.gpu_count:
-            raise FailedPrecondition(f"the run asks for {request.gpu_count} GPU(s) but this trainer has "
-                                     f"{self.options.gpu_count}; use gpu_count 0 to train on the CPU",
-                                     reason="NOT_ENOUGH_GPUS")
+            raise FailedPrecondition(gpu_shortfall(request.gpu_count, self.options.gpu_count), reason="NOT_ENOUGH_GPUS")
         if request.dataset and request.train_rows:
             raise InvalidArgument("give either run.dataset or train_rows, not both", reason="ROWS_CONFLICT")
         if not request.dataset and not request.train_rows:

@@ -37,8 +37,10 @@ class FakeRun:
 class FakeTrainer(trainer_service_pb2_grpc.TrainerServiceServicer):
     """`script(run) -> list of validation losses` plays them and completes; None holds the run open."""
 
-    def __init__(self, max_runs: int = 1, script: Callable[[FakeRun], list[float] | None] | None = None, step_seconds: float = 0.02):
+    def __init__(self, max_runs: int = 1, script: Callable[[FakeRun], list[float] | None] | None = None, step_seconds: float = 0.02,
+                 gpus: int = 8):
         self.max_runs = max_runs
+        self.gpus = gpus
         self.script = script
         self.step_seconds = step_seconds
         self.runs: dict[str, FakeRun] = {}
@@ -143,7 +145,7 @@ class FakeTrainer(trainer_service_pb2_grpc.TrainerServiceServicer):
         return self._proto(run)
 
     async def GetCapacity(self, request, context):
-        return trainer_service_pb2.Capacity(active_runs=len(self.active()), max_concurrent_runs=self.max_runs)
+        return trainer_service_pb2.Capacity(active_runs=len(self.active()), max_concurrent_runs=self.max_runs, gpu_count=self.gpus)
 
     def _get(self, name: str) -> FakeRun:
         run_id = parse_name(name, "runs")

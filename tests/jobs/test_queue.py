@@ -7,12 +7,15 @@ import asyncio
 import dataclasses
 
 import grpc
+import pytest
 from cryptography.fernet import Fernet
 
 from finetune.jobs.v1 import jobs_service_pb2 as pb
 from finetune.trainer.v1 import run_pb2
+from services.catalog.builtin_models import BUILTIN_MODELS, TINY_MODEL_ID, build_model, build_tokenizer
 from services.common.db import create_engine
 from services.common.errors import InvalidArgument
+from services.common.lora import check_target_modules
 from services.jobs.states import JobState
 from services.jobs.store import JobStore
 from tests.jobs.helpers import (
@@ -226,10 +229,10 @@ async def test_timeouts_refusals_and_failed_runs(jobs_settings, make_settings):
             failed = await wait_for(lambda: get_job(stub, oom.name), in_state("failed"))
             assert failed.state_reason == "OUT_OF_MEMORY" and "out of memory" in failed.error
 
-            fake.refuse = InvalidArgument("target_modules nope not found in this model", reason="INVALID_TRAINING_CONFIG")
-            refused = await stub.CreateJob(job_request("refused", target_modules=["nope"]))
+            fake.refuse = InvalidArgument("max_seq_length 512 is more than this model's 256 positions", reason="INVALID_TRAINING_CONFIG")
+            refused = await stub.CreateJob(job_request("refused"))
             failed = await wait_for(lambda: get_job(stub, refused.name), in_state("failed"))
-            assert failed.state_reason == "INVALID_TRAINING_CONFIG" and "nope not found" in failed.error
+            assert failed.state_reason == "INVALID_TRAINING_CONFIG" and "256 positions" in failed.error
 
 
 def pushing(name: str, token: str = "hf_own_token"):
@@ -282,3 +285,19 @@ async def test_a_token_sealed_under_another_key_fails_its_job_instead_of_pushing
             failed = await wait_for(lambda: get_job(stub, job.name), in_state("failed"))
             assert failed.state_reason == "SECRET_UNREADABLE" and "FINETUNE_JOBS_SECRETS_KEY" in failed.error
         assert job.job_uid not in fake.runs
+
+
+async def test_what_dispatch_would_refuse_is_refused_at_creation_in_the_trainers_words(jobs_settings, make_settings):
+    fake = FakeTrainer(max_runs=1, gpus=1)
+    async with serve(build_fake_trainer(fake), make_settings("trainer")) as (_, trainer):
+        async with jobs_client(jobs_settings(trainer)) as stub:
+            _, metadata = await expect_error(stub.CreateJob(job_request("typo", target_modules=["q_proj", "qq_proj"])),
+                                             grpc.StatusCode.INVALID_ARGUMENT, "INVALID_JOB", "qq_proj not found in this model")
+            with pytest.raises(InvalidArgument) as trainer_says:  # the trainer's own check of the same model
+                check_target_modules(["q_proj", "qq_proj"], build_model(BUILTIN_MODELS[TINY_MODEL_ID], build_tokenizer()))
+            assert metadata["configuration.hyperparameters.target_modules"] == trainer_says.value.message
+            _, metadata = await expect_error(stub.CreateJob(job_request("big", gpu_count=4)), grpc.StatusCode.INVALID_ARGUMENT,
+                                             "INVALID_JOB")
+            assert metadata["gpu_count"] == "the run asks for 4 GPU(s) but the largest trainer has 1; use gpu_count 0 to train on the CPU"
+            assert (await stub.CreateJob(job_request("fits", gpu_count=1, target_modules=["all-linear"]))).job_uid
+        assert not any(c == "CreateRun" and r != fake.created[0] for c, r in fake.calls)

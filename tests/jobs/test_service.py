@@ -258,3 +258,5 @@ async def test_the_model_check_asks_the_catalog(jobs_settings, make_settings, tm
                                                  grpc.StatusCode.INVALID_ARGUMENT, "INVALID_JOB")
                 assert "is not a valid model id" in metadata["configuration.model.uid"]
                 assert (await stub.CreateJob(job_request("builtin"))).job_uid  # the catalog answers for built-ins too
+                await expect_error(stub.CreateJob(job_request("typo", target_modules=["qq_proj"])), grpc.StatusCode.INVALID_ARGUMENT,
+                                   "INVALID_JOB", "qq_proj not found in this model; its Linear modules are: down_proj, gate_proj")
