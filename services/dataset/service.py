@@ -16,7 +16,8 @@ from services.dataset.canonical import read_canonical_csv, to_canonical_csv
 from services.dataset.parsing import ParsedTable, format_size, parse_upload
 from services.dataset.repair import repair
 from services.dataset.splits import split_frame
-from services.dataset.store import DatasetRow, DatasetStore
+from services.dataset.store import DatasetRow, DatasetStore, content_sha256
+from services.dataset.users import JobsUsers
 from services.dataset.validation import to_preview_dict, validate
 
 MAX_PREVIEW_ROWS = 100
@@ -25,8 +26,9 @@ UPDATABLE = ("display_name", "description", "tags")
 
 
 class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
-    def __init__(self, store: DatasetStore, *, max_upload_bytes: int, max_cell_chars: int):
+    def __init__(self, store: DatasetStore, *, max_upload_bytes: int, max_cell_chars: int, users: JobsUsers | None = None):
         self.store = store
+        self.users = users  # the unfinished jobs that need a dataset (None: no jobs service to ask)
         self.max_upload_bytes = max_upload_bytes
         self.max_cell_chars = max_cell_chars
 
@@ -98,10 +100,10 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             raise InvalidArgument("validation_fraction must be between 0 and 0.5", reason="INVALID_VALIDATION_FRACTION")
         if validation_data and metadata.validation_fraction:
             raise InvalidArgument("send either a validation file or a validation_fraction, not both", reason="CONFLICTING_VALIDATION_SPLIT")
-        row = await asyncio.to_thread(self._prepare_upload, metadata, data, validation_data)
-        return to_proto(await self.store.add(row))
+        row, blobs = await asyncio.to_thread(self._prepare_upload, metadata, data, validation_data)
+        return to_proto(await self.store.add(row, blobs))
 
-    def _prepare_upload(self, metadata, data: bytes, validation_data: bytes) -> DatasetRow:
+    def _prepare_upload(self, metadata, data: bytes, validation_data: bytes) -> tuple[DatasetRow, dict[str, bytes]]:
         table, preview = self._check(data, metadata.filename, clean=metadata.repair)
         _refuse_invalid(preview, metadata.filename)
         frame = table.frame
@@ -123,10 +125,14 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             preview=preview,
         )
 
-    def _new_row(self, train: pd.DataFrame, val: pd.DataFrame | None, *, preview: dict, **fields) -> DatasetRow:
-        train_sha = self.store.blobs.put(to_canonical_csv(train))
-        val_sha = self.store.blobs.put(to_canonical_csv(val)) if val is not None and len(val) else None
-        return DatasetRow(
+    def _new_row(self, train: pd.DataFrame, val: pd.DataFrame | None, *, preview: dict,
+                 **fields) -> tuple[DatasetRow, dict[str, bytes]]:
+        """The row and its split files by content hash; the store writes the files with the row."""
+        train_content = to_canonical_csv(train)
+        val_content = to_canonical_csv(val) if val is not None and len(val) else None
+        train_sha, val_sha = content_sha256(train_content), val_content and content_sha256(val_content)
+        blobs = {train_sha: train_content, **({val_sha: val_content} if val_content else {})}
+        row = DatasetRow(
             id=new_id("dataset"),
             train_sha256=train_sha,
             validation_sha256=val_sha,
@@ -140,6 +146,7 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             encoding=preview.get("encoding", ""),
             **fields,
         )
+        return row, blobs
 
     # --- standard methods ----------------------------------------------------------------------
 
@@ -170,7 +177,17 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         return to_proto(await self.store.update(dataset_id, **values))
 
     async def DeleteDataset(self, request, context) -> empty_pb2.Empty:
-        await self.store.delete(parse_name(request.name, "datasets"))
+        dataset_id = parse_name(request.name, "datasets")
+        await self.store.get(dataset_id)
+        if self.users is not None:
+            jobs, count = await self.users(dataset_id)
+            if count:
+                more = f" and {count - len(jobs)} more" if count > len(jobs) else ""
+                raise FailedPrecondition(
+                    f"dataset 'datasets/{dataset_id}' is still needed by {count} unfinished job{'s' if count > 1 else ''}: "
+                    f"{', '.join(jobs)}{more}; cancel them or let them end, then delete it", reason="DATASET_IN_USE",
+                    metadata={"jobs": ",".join(jobs), "count": str(count)})
+        await self.store.delete(dataset_id)
         return empty_pb2.Empty()
 
     # --- rows and repair -----------------------------------------------------------------------
@@ -209,8 +226,8 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         for field in ("min_input_chars", "max_input_chars", "min_output_chars", "max_output_chars"):
             if getattr(request, field) < 0:
                 raise InvalidArgument(f"{field} must not be negative (0 means no limit)", reason="INVALID_LENGTH_FILTER")
-        new_row, report = await asyncio.to_thread(self._repair, source, request)
-        await self.store.add(new_row)
+        new_row, blobs, report = await asyncio.to_thread(self._repair, source, request)
+        await self.store.add(new_row, blobs)
         return dataset_service_pb2.RepairDatasetResponse(
             dataset=to_proto(new_row), rows_before=report.rows_before, rows_after=report.rows_after, changes=report.repairs
         )
@@ -240,7 +257,7 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             original_columns=list(fixed.columns), size_bytes=source.size_bytes,
         )
         preview = to_preview_dict(validate(table, preview_rows=5))
-        row = self._new_row(
+        row, blobs = self._new_row(
             fixed,
             val,
             display_name=request.display_name.strip() or f"{source.display_name} (repaired)",
@@ -251,7 +268,7 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
             preview=preview,
         )
         row.source_dataset = f"datasets/{source.id}"
-        return row, report
+        return row, blobs, report
 
 
 def _refuse_invalid(preview: dict, filename: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import tempfile
@@ -52,6 +53,10 @@ def _not_found(dataset_id: str) -> NotFound:
     return NotFound(f"dataset '{name}' does not exist", reason="DATASET_NOT_FOUND", metadata={"name": name})
 
 
+def content_sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
 @dataclass
 class BlobStore:
     """Files named by the SHA-256 of their content under `<data_dir>/datasets/blobs/`; written atomically."""
@@ -62,7 +67,7 @@ class BlobStore:
         return self.root / sha256[:2] / f"{sha256}.csv"
 
     def put(self, content: bytes) -> str:
-        sha = hashlib.sha256(content).hexdigest()
+        sha = content_sha256(content)
         target = self.path(sha)
         if target.exists():
             return sha
@@ -89,13 +94,19 @@ class DatasetStore:
         self.engine = engine
         self.sessions = session_factory(engine)
         self.blobs = BlobStore(Path(data_dir) / "datasets" / "blobs")
+        # Files are shared by content: writing one with its new row, and deleting a row with the files nothing
+        # else uses, happen one at a time, or an upload of the same content could keep a file a delete unlinks.
+        self._files = asyncio.Lock()
 
     async def prepare(self) -> None:
         await prepare_schema(self.engine, TABLES)
 
-    async def add(self, row: DatasetRow) -> DatasetRow:
-        async with self.sessions.begin() as s:
-            s.add(row)
+    async def add(self, row: DatasetRow, blobs: dict[str, bytes]) -> DatasetRow:
+        """Store the row and its files (content hash -> bytes), the files first."""
+        async with self._files:
+            await asyncio.to_thread(lambda: [self.blobs.put(content) for content in blobs.values()])
+            async with self.sessions.begin() as s:
+                s.add(row)
         return row
 
     async def get(self, dataset_id: str) -> DatasetRow:
@@ -124,14 +135,14 @@ class DatasetStore:
 
     async def delete(self, dataset_id: str) -> None:
         """Delete the row, then each of its files that no remaining dataset uses."""
-        async with self.sessions.begin() as s:
-            row = await get_or_raise(s, DatasetRow, dataset_id, lambda: _not_found(dataset_id))
-            shas = {row.train_sha256, row.validation_sha256} - {None}
-            await s.delete(row)
-        for sha in shas:
-            async with self.sessions() as s:
-                used = await s.scalar(
-                    select(func.count()).select_from(DatasetRow).where(or_(DatasetRow.train_sha256 == sha, DatasetRow.validation_sha256 == sha))
-                )
-            if not used:
-                self.blobs.delete(sha)
+        async with self._files:
+            async with self.sessions.begin() as s:
+                row = await get_or_raise(s, DatasetRow, dataset_id, lambda: _not_found(dataset_id))
+                shas = {row.train_sha256, row.validation_sha256} - {None}
+                await s.delete(row)
+            for sha in shas:
+                async with self.sessions() as s:
+                    used = await s.scalar(select(func.count()).select_from(DatasetRow).where(
+                        or_(DatasetRow.train_sha256 == sha, DatasetRow.validation_sha256 == sha)))
+                if not used:
+                    self.blobs.delete(sha)

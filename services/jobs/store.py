@@ -292,13 +292,17 @@ class JobStore:
             rows = await s.scalars(select(JobRow).where(JobRow.id.in_(job_ids)))
             return {r.id: r for r in rows.all()}
 
-    async def list_jobs(self, offset: int, limit: int, *, state: str = "", tag: str = "",
-                        sweep_id: str = "") -> tuple[list[JobRow], int]:
+    async def list_jobs(self, offset: int, limit: int, *, state: str = "", tag: str = "", sweep_id: str = "",
+                        dataset_id: str = "", unfinished: bool = False) -> tuple[list[JobRow], int]:
         where = []
         if state:
             where.append(JobRow.state == state)
         if sweep_id:
             where.append(JobRow.sweep_id == sweep_id)
+        if dataset_id:
+            where.append(JobRow.dataset == dataset_id)
+        if unfinished:
+            where.append(JobRow.state.not_in([s.value for s in FINAL_STATES]))
         order = (JobRow.create_time.desc(), JobRow.id.desc())
         async with self.sessions() as s:
             if tag:  # tags are few per job: filter in Python so SQLite and PostgreSQL agree

@@ -90,7 +90,8 @@ def dataset_address(servers, module_dir) -> str:
     """The real dataset service, with a 1 MB upload limit so the 413 path is cheap to reach."""
     from services.dataset.server import build_server
 
-    settings = load_settings("dataset", {"FINETUNE_DATASET_MAX_UPLOAD_MB": "1"}, port=0, data_dir=module_dir / "dataset")
+    settings = load_settings("dataset", {"FINETUNE_DATASET_MAX_UPLOAD_MB": "1"}, port=0, data_dir=module_dir / "dataset",
+                             jobs_address="")  # no jobs service to ask before a delete
     settings.data_dir.mkdir(exist_ok=True)
     _, address = servers.start(build_server, settings)
     return address

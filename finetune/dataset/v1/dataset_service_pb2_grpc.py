@@ -127,7 +127,8 @@ class DatasetServiceServicer:
 
     def DeleteDataset(self, request, context):
         """Deletes a dataset; its stored file goes when no other dataset uses it. Returns NOT_FOUND if it
-        does not exist.
+        does not exist, FAILED_PRECONDITION (reason DATASET_IN_USE, naming them) while unfinished jobs need
+        it, and UNAVAILABLE (reason JOBS_SERVICE_UNAVAILABLE) when the jobs service cannot be asked.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

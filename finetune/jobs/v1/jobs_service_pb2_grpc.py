@@ -208,8 +208,8 @@ class JobsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListJobs(self, request, context):
-        """Lists jobs, newest first, optionally by state, tag or sweep. Returns INVALID_ARGUMENT for a bad page
-        token.
+        """Lists jobs, newest first, optionally by state, tag, sweep, dataset or unfinished. Returns
+        INVALID_ARGUMENT for a bad page token or dataset name.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,46 @@
+"""Who still needs a dataset: the jobs service's unfinished jobs that train on it (ListJobs with `dataset` and
+`unfinished`), asked before a delete. The jobs service is the one that knows; nothing is copied here."""
+
+from __future__ import annotations
+
+import grpc
+
+from finetune.jobs.v1 import jobs_service_pb2, jobs_service_pb2_grpc
+from services.common.errors import Unavailable
+from services.common.grpc_errors import from_rpc_error
+from services.common.server import channel_options
+from services.common.settings import MB
+
+SHOWN = 20  # jobs named in a refusal; the count says how many there are in all
+
+
+class JobsUsers:
+    """`await users(dataset_id)` -> (the first unfinished jobs that need it, how many there are)."""
+
+    def __init__(self, address: str, api_token: str = ""):
+        self.address = address
+        self.metadata = (("authorization", f"Bearer {api_token}"),) if api_token else ()
+        self._channel: grpc.aio.Channel | None = None
+
+    async def __call__(self, dataset_id: str) -> tuple[list[str], int]:
+        if self._channel is None:
+            self._channel = grpc.aio.insecure_channel(self.address, options=channel_options(4 * MB))
+        stub = jobs_service_pb2_grpc.JobsServiceStub(self._channel)
+        request = jobs_service_pb2.ListJobsRequest(dataset=f"datasets/{dataset_id}", unfinished=True, page_size=SHOWN)
+        try:
+            answer = await stub.ListJobs(request, timeout=10.0, metadata=self.metadata)
+        except grpc.RpcError as err:
+            exc = from_rpc_error(err)
+            if isinstance(exc, Unavailable) or err.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise Unavailable(
+                    f"the jobs service at {self.address} cannot be reached to check that no unfinished job needs dataset "
+                    f"'datasets/{dataset_id}'; try again when it is up (a dataset service without one: set "
+                    "FINETUNE_DATASET_JOBS_ADDRESS empty)", reason="JOBS_SERVICE_UNAVAILABLE",
+                    metadata={"jobs_address": self.address}) from None
+            raise exc from None
+        return [job.name for job in answer.jobs], answer.total_size
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = None
