@@ -27,6 +27,7 @@ def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
         max_upload_bytes=settings.get("max_upload_mb", 50, int) * MB,
         max_cell_chars=settings.get("max_cell_chars", 100_000, int),
         users=users,
+        max_response_bytes=settings.max_message_bytes // 2,
     )
     host = create_host(settings, [(dataset_service_pb2_grpc.add_DatasetServiceServicer_to_server, servicer)], [SERVICE_NAME])
     host.on_start.append(store.prepare)

@@ -26,8 +26,10 @@ UPDATABLE = ("display_name", "description", "tags")
 
 
 class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
-    def __init__(self, store: DatasetStore, *, max_upload_bytes: int, max_cell_chars: int, users: JobsUsers | None = None):
+    def __init__(self, store: DatasetStore, *, max_upload_bytes: int, max_cell_chars: int, users: JobsUsers | None = None,
+                 max_response_bytes: int = 4 * 2**20):
         self.store = store
+        self.max_response_bytes = max_response_bytes  # a ReadDatasetRows message stays under this, whatever the batch size
         self.users = users  # the unfinished jobs that need a dataset (None: no jobs service to ask)
         self.max_upload_bytes = max_upload_bytes
         self.max_cell_chars = max_cell_chars
@@ -202,14 +204,16 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         frame = await asyncio.to_thread(self._split_frame, row, request.split)
         total = len(frame)
         inputs, outputs = frame["input"].tolist(), frame["output"].tolist()
-        for start in range(int(request.offset), total, batch):
-            end = min(start + batch, total)
-            yield dataset_service_pb2.ReadDatasetRowsResponse(
-                rows=[dataset_pb2.DatasetRow(index=i, input=inputs[i], output=outputs[i]) for i in range(start, end)],
-                total_rows=total,
-            )
-        if request.offset >= total:
-            yield dataset_service_pb2.ReadDatasetRowsResponse(total_rows=total)
+        rows, size = [], 0
+        for i in range(int(request.offset), total):
+            item = dataset_pb2.DatasetRow(index=i, input=inputs[i], output=outputs[i])
+            if rows and (len(rows) == batch or size + item.ByteSize() > self.max_response_bytes):
+                yield dataset_service_pb2.ReadDatasetRowsResponse(rows=rows, total_rows=total)
+                rows, size = [], 0
+            rows.append(item)
+            size += item.ByteSize() + 8  # and the field's tag and length
+        if rows or request.offset >= total:
+            yield dataset_service_pb2.ReadDatasetRowsResponse(rows=rows, total_rows=total)
 
     def _split_frame(self, row: DatasetRow, split: int) -> pd.DataFrame:
         if split == dataset_pb2.SPLIT_VALIDATION:

@@ -162,21 +162,19 @@ class Dispatcher:
         job = await self.store.update_job(job.id, trainer=address, stale_trainers=dumps([a for a in stale if a != address]))
         try:
             await self.trainers.create_run(address, self._request(job))
-        except SecretUnreadable as exc:
-            await self.store.transition(job.id, JobState.FAILED, exc.reason, exc.message, error=exc.message)
-            await self._run_final_hooks(job.id)
-            return "ended"
         except AlreadyExists:  # ours, from before a restart: follow it
             await self._start_following(job, address, "RUN_ADOPTED", f"trainer {address} already holds the run")
             return "placed"
-        except ResourceExhausted:
-            return "busy"
         except UNREACHABLE as exc:
             log.info("trainer %s unreachable while dispatching %s: %s", address, job.id, exc.message)
             return "unsure"  # a run may have been created: the pin makes the next pass look there first
         except FinetuneError as exc:
-            await self.store.transition(job.id, JobState.FAILED, exc.reason or "TRAINER_REFUSED",
-                                        f"trainer {address} refused the job: {exc.message}", error=exc.message)
+            if isinstance(exc, ResourceExhausted) and exc.reason == "TRAINER_AT_CAPACITY":
+                return "busy"
+            # Anything else (a request too large, a secret this service cannot open...) fails alike everywhere.
+            where = "" if isinstance(exc, SecretUnreadable) else f"trainer {address} refused the job: "
+            await self.store.transition(job.id, JobState.FAILED, exc.reason or "TRAINER_REFUSED", where + exc.message,
+                                        error=exc.message)
             await self._run_final_hooks(job.id)
             return "ended"
         attempt = job.attempts + 1

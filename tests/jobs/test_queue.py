@@ -14,7 +14,7 @@ from finetune.jobs.v1 import jobs_service_pb2 as pb
 from finetune.trainer.v1 import run_pb2
 from services.catalog.builtin_models import BUILTIN_MODELS, TINY_MODEL_ID, build_model, build_tokenizer
 from services.common.db import create_engine
-from services.common.errors import InvalidArgument
+from services.common.errors import InvalidArgument, ResourceExhausted
 from services.common.lora import check_target_modules
 from services.jobs.states import JobState
 from services.jobs.store import JobStore
@@ -301,3 +301,21 @@ async def test_what_dispatch_would_refuse_is_refused_at_creation_in_the_trainers
             assert metadata["gpu_count"] == "the run asks for 4 GPU(s) but the largest trainer has 1; use gpu_count 0 to train on the CPU"
             assert (await stub.CreateJob(job_request("fits", gpu_count=1, target_modules=["all-linear"]))).job_uid
         assert not any(c == "CreateRun" and r != fake.created[0] for c, r in fake.calls)
+
+
+async def test_a_full_trainer_is_waited_for_and_a_request_it_refuses_fails_the_job(jobs_settings, make_settings):
+    fake = FakeTrainer(max_runs=1)
+    async with serve(build_fake_trainer(fake), make_settings("trainer")) as (_, trainer):
+        async with jobs_client(jobs_settings(trainer)) as stub:
+            fake.refuse = ResourceExhausted("the trainer is full", reason="TRAINER_AT_CAPACITY")
+            waits = await stub.CreateJob(job_request("waits"))
+            await wait_for(lambda: asyncio.sleep(0, fake.calls), lambda c: len(c) >= 3, what="tried, and tried again")
+            assert state_name((await get_job(stub, waits.name)).state) == "queued"
+            fake.refuse = None
+            await wait_for(lambda: get_job(stub, waits.name), in_state("running"))
+            fake.finish(waits.job_uid)
+            fake.refuse = ResourceExhausted("received message larger than max (10485760 vs. 8388608)", reason="")
+            too_big = await stub.CreateJob(job_request("too big"))
+            failed = await wait_for(lambda: get_job(stub, too_big.name), in_state("failed"))
+            assert failed.state_reason == "RESOURCE_EXHAUSTED" and "larger than max" in failed.error
+            assert fake.calls.count(("CreateRun", too_big.job_uid)) == 1  # not retried every pass
