@@ -78,7 +78,8 @@ export function Layout() {
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:p-2">
         Skip to content
       </a>
-      <aside className="sticky top-0 flex h-screen w-56 shrink-0 flex-col bg-slate-900 px-3 py-4 text-slate-100">
+      <aside className="w-56 shrink-0 bg-slate-900 text-slate-100">
+        <div className="sticky top-0 flex h-screen flex-col px-3 py-4">
         <div className="mb-6 px-2">
           <p className="text-base font-semibold">Fine-tuning</p>
           <p className="text-xs text-slate-400">LoRA dashboard</p>
@@ -94,6 +95,7 @@ export function Layout() {
           ))}
         </nav>
         <HealthDot />
+        </div>
       </aside>
       <main id="main" className="min-w-0 flex-1 px-6 py-6 lg:px-8">
         <WorkflowBar />
