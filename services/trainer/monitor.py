@@ -131,31 +131,36 @@ def process_tree_rss(pids: Iterable[int]) -> int:
     return total
 
 
-class ProcessMemory:
-    """Resident memory of process trees, cheaply: finding a tree's descendants scans every process, so the
-    tree is re-read only every `refresh` seconds while its members' memory is read each time."""
+class ProcessUsage:
+    """Resident memory and CPU of process trees, cheaply: finding a tree's descendants scans every process, so
+    the tree is re-read only every `refresh` seconds while its members are read each time."""
 
     def __init__(self, refresh: float = 10.0):
         self.refresh = refresh
         self._trees: dict[int, tuple[float, list[psutil.Process]]] = {}
 
-    def rss(self, pid: int) -> int:
+    def _tree(self, pid: int) -> list[psutil.Process]:
         now = time.monotonic()
         entry = self._trees.get(pid)
         if entry is None or now - entry[0] > self.refresh:
             try:
                 root = psutil.Process(pid)
-                entry = self._trees[pid] = (now, [root, *root.children(recursive=True)])
+                old = {p.pid: p for p in entry[1]} if entry else {}
+                # The same Process objects where they persist: cpu_percent measures since its previous call on each.
+                members = [old.get(p.pid, p) for p in [root, *root.children(recursive=True)]]
+                entry = self._trees[pid] = (now, members)
             except psutil.Error:
                 self._trees.pop(pid, None)
-                return 0
-        total = 0
-        for proc in entry[1]:
-            try:
-                total += proc.memory_info().rss
-            except psutil.Error:
-                pass
-        return total
+                return []
+        return entry[1]
+
+    def rss(self, pid: int) -> int:
+        return sum(_read(lambda p=p: p.memory_info().rss, 0) for p in self._tree(pid))
+
+    def cpu_percent(self, pid: int) -> float:
+        """The tree's CPU use since the previous call, in percent of the whole machine (0 at the first call)."""
+        used = sum(_read(lambda p=p: p.cpu_percent(None), 0.0) for p in self._tree(pid))
+        return used / (psutil.cpu_count() or 1)
 
     def keep_only(self, pids: Iterable[int]) -> None:
         wanted = set(pids)
@@ -163,11 +168,19 @@ class ProcessMemory:
             del self._trees[pid]
 
 
+def _read(fn, default):
+    try:
+        return fn()
+    except psutil.Error:
+        return default
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """The guide's Alert System thresholds (a value above one fires)."""
 
     cpu_percent: float = 90.0
+    other_cpu_percent: float = 25.0  # with the machine above cpu_percent: what processes other than the run's may take
     memory_percent: float = 85.0
     gpu_temperature: float = 85.0
 
@@ -183,9 +196,15 @@ class AlertRules:
     def check_sample(self, sample: dict) -> list[dict]:
         t = self.thresholds
         alerts = []
+        # A training run filling the CPU is what it is meant to do; what a person can act on is the CPU that other
+        # processes (other runs included) take from it while the machine is saturated.
         cpu = sample.get("cpu_percent", 0.0)
-        alerts += self._edge("HIGH_CPU", cpu > t.cpu_percent, WARNING, f"High CPU usage: {cpu:.1f}%", cpu, t.cpu_percent,
-                             "fewer data loader workers or other processes on this machine")
+        others = max(0.0, cpu - sample.get("process_cpu_percent", 0.0))
+        alerts += self._edge("HIGH_CPU", cpu > t.cpu_percent and others > t.other_cpu_percent, WARNING,
+                             f"High CPU usage: {cpu:.1f}%, of which {others:.1f}% by processes other than this run's worker: "
+                             "they slow its training", others, t.other_cpu_percent,
+                             "stop or move the other CPU-heavy processes on this machine; if they are other runs of this "
+                             "trainer, lower FINETUNE_TRAINER_MAX_CONCURRENT_RUNS")
         mem = sample.get("memory_percent", 0.0)
         alerts += self._edge("HIGH_MEMORY", mem > t.memory_percent, CRITICAL, f"High memory usage: {mem:.1f}%", mem,
                              t.memory_percent, "reduce batch_size or max_seq_length, or use gradient accumulation")

@@ -1,7 +1,9 @@
 """The trainer service's process: `python -m services.trainer.server` (port 50054 by default).
 
 Service-specific settings (`FINETUNE_TRAINER_<NAME>`): MAX_CONCURRENT_RUNS (1), MAX_RESTARTS (3),
-WARM_WORKERS (1), SAMPLE_INTERVAL_SECONDS (1.0), SUBSCRIBER_QUEUE (1024), ALERT_CPU_PERCENT (90),
+WARM_WORKERS (1), SAMPLE_INTERVAL_SECONDS (1.0), SUBSCRIBER_QUEUE (1024), ALERT_CPU_PERCENT (90) with
+ALERT_OTHER_CPU_PERCENT (25: HIGH_CPU fires when the machine is above the first and processes other than the
+run's worker take more than the second),
 ALERT_MEMORY_PERCENT (85), ALERT_GPU_TEMPERATURE (85), EVAL_ROWS (16), SAMPLE_GENERATIONS (3),
 EVAL_MAX_NEW_TOKENS (32), NUM_THREADS (0: the worker's default), HUB_ENDPOINT (the default hub),
 ACK_TIMEOUT_SECONDS (10), CANCEL_GRACE_SECONDS (30), GENERATE_THREADS (2: Generate's own threads),
@@ -41,6 +43,7 @@ def supervisor_options(settings: ServiceSettings, gpu_count: int) -> SupervisorO
         stop_checkpoint_timeout=get("stop_checkpoint_seconds", 10.0, float),
         thresholds=Thresholds(
             cpu_percent=get("alert_cpu_percent", 90.0, float),
+            other_cpu_percent=get("alert_other_cpu_percent", 25.0, float),
             memory_percent=get("alert_memory_percent", 85.0, float),
             gpu_temperature=get("alert_gpu_temperature", 85.0, float),
         ),

@@ -44,7 +44,7 @@ from services.common.ids import new_id, parse_name
 from services.common.hyperparameters import TrainingConfig, gpu_shortfall
 from services.trainer.control import Command, append_command
 from services.trainer.events import EventLog
-from services.trainer.monitor import AlertRules, ProcessMemory, ResourceSampler, Thresholds, process_tree_rss
+from services.trainer.monitor import AlertRules, ProcessUsage, ResourceSampler, Thresholds, process_tree_rss
 from services.trainer.processes import DirectoryWatch, WarmPool, create_time, die_with_parent, kill_run_workers, kill_tree
 from services.trainer.publish import push_to_hub
 from services.trainer.store import (
@@ -191,7 +191,7 @@ class Supervisor:
         self._admission = asyncio.Lock()
         self._sampler_task: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()  # each run's supervision, until its worker has exited
-        self._memory = ProcessMemory()
+        self._usage = ProcessUsage()
 
     # ------------------------------------------------------------------------------ lifecycle
 
@@ -751,7 +751,7 @@ class Supervisor:
             if not live:
                 continue
             try:
-                sample, rss = await asyncio.to_thread(self._sample, list(live.values()))
+                sample, usage = await asyncio.to_thread(self._sample, list(live.values()))
             except Exception:  # noqa: BLE001 - a failed sample is skipped, never fatal
                 log.exception("resource sample failed")
                 continue
@@ -759,14 +759,17 @@ class Supervisor:
                 handle = self._handles.get(run_id)
                 if handle is None:
                     continue
-                self.events.publish(run_id, "resources", {**sample, "process_rss_bytes": rss.get(pid, 0)}, at=sample["time"])
-                for alert in handle.rules.check_sample(sample):
+                rss, cpu = usage.get(pid, (0, 0.0))
+                own = {**sample, "process_rss_bytes": rss, "process_cpu_percent": cpu}
+                self.events.publish(run_id, "resources", own, at=sample["time"])
+                for alert in handle.rules.check_sample(own):
                     self.events.publish(run_id, "alert", alert, at=sample["time"])
 
-    def _sample(self, pids: list[int]) -> tuple[dict, dict[int, int]]:
+    def _sample(self, pids: list[int]) -> tuple[dict, dict[int, tuple[int, float]]]:
+        """The machine, and each worker tree's (resident bytes, CPU percent of the machine)."""
         sample = self.sampler.sample(())
-        self._memory.keep_only(pids)
-        return sample, {pid: self._memory.rss(pid) for pid in pids}
+        self._usage.keep_only(pids)
+        return sample, {pid: (self._usage.rss(pid), self._usage.cpu_percent(pid)) for pid in pids}
 
     async def current_resources(self, run_id: str = "") -> dict:
         """The newest sample if it is recent, else a new one; with the run's (or all active runs') worker memory."""

@@ -257,7 +257,7 @@ class Evaluation(_message.Message):
     def __init__(self, step: _Optional[int] = ..., epoch: _Optional[float] = ..., validation_loss: _Optional[float] = ..., perplexity: _Optional[float] = ..., metrics: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class ResourceSample(_message.Message):
-    __slots__ = ("cpu_percent", "cpu_count", "memory_percent", "memory_used_bytes", "memory_total_bytes", "process_rss_bytes", "disk_read_bytes_per_second", "disk_write_bytes_per_second", "network_sent_bytes_per_second", "network_received_bytes_per_second", "gpus", "disk_percent", "time")
+    __slots__ = ("cpu_percent", "cpu_count", "memory_percent", "memory_used_bytes", "memory_total_bytes", "process_rss_bytes", "disk_read_bytes_per_second", "disk_write_bytes_per_second", "network_sent_bytes_per_second", "network_received_bytes_per_second", "gpus", "disk_percent", "time", "process_cpu_percent")
     CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
     CPU_COUNT_FIELD_NUMBER: _ClassVar[int]
     MEMORY_PERCENT_FIELD_NUMBER: _ClassVar[int]
@@ -271,6 +271,7 @@ class ResourceSample(_message.Message):
     GPUS_FIELD_NUMBER: _ClassVar[int]
     DISK_PERCENT_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
+    PROCESS_CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
     cpu_percent: float
     cpu_count: int
     memory_percent: float
@@ -284,7 +285,8 @@ class ResourceSample(_message.Message):
     gpus: _containers.RepeatedCompositeFieldContainer[GpuSample]
     disk_percent: float
     time: _timestamp_pb2.Timestamp
-    def __init__(self, cpu_percent: _Optional[float] = ..., cpu_count: _Optional[int] = ..., memory_percent: _Optional[float] = ..., memory_used_bytes: _Optional[int] = ..., memory_total_bytes: _Optional[int] = ..., process_rss_bytes: _Optional[int] = ..., disk_read_bytes_per_second: _Optional[float] = ..., disk_write_bytes_per_second: _Optional[float] = ..., network_sent_bytes_per_second: _Optional[float] = ..., network_received_bytes_per_second: _Optional[float] = ..., gpus: _Optional[_Iterable[_Union[GpuSample, _Mapping]]] = ..., disk_percent: _Optional[float] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    process_cpu_percent: float
+    def __init__(self, cpu_percent: _Optional[float] = ..., cpu_count: _Optional[int] = ..., memory_percent: _Optional[float] = ..., memory_used_bytes: _Optional[int] = ..., memory_total_bytes: _Optional[int] = ..., process_rss_bytes: _Optional[int] = ..., disk_read_bytes_per_second: _Optional[float] = ..., disk_write_bytes_per_second: _Optional[float] = ..., network_sent_bytes_per_second: _Optional[float] = ..., network_received_bytes_per_second: _Optional[float] = ..., gpus: _Optional[_Iterable[_Union[GpuSample, _Mapping]]] = ..., disk_percent: _Optional[float] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., process_cpu_percent: _Optional[float] = ...) -> None: ...
 
 class GpuSample(_message.Message):
     __slots__ = ("index", "name", "utilization_percent", "memory_used_bytes", "memory_total_bytes", "temperature_celsius", "power_watts")
