@@ -17,27 +17,30 @@ from services.common.server import channel_options
 from services.common.settings import MB
 
 
-async def fetch_dataset_rows(address: str, dataset: str, *, timeout: float = 600.0) -> tuple[list[dict], list[dict]]:
-    """The dataset's train and validation rows from the dataset service's ReadDatasetRows stream; the
-    validation list is empty when the dataset has no validation split."""
+async def fetch_dataset_rows(address: str, dataset: str, *, api_token: str = "",
+                             timeout: float = 600.0) -> tuple[list[dict], list[dict]]:
+    """The dataset's train and validation rows from the dataset service's ReadDatasetRows stream (with the
+    suite's API token, which the dataset service requires when it is set); the validation list is empty when
+    the dataset has no validation split."""
+    metadata = (("authorization", f"Bearer {api_token}"),) if api_token else ()
     async with grpc.aio.insecure_channel(address, options=channel_options(64 * MB)) as channel:
         stub = dataset_service_pb2_grpc.DatasetServiceStub(channel)
-        train = await _read_split(stub, dataset, dataset_pb2.SPLIT_TRAIN, timeout)
+        train = await _read_split(stub, dataset, dataset_pb2.SPLIT_TRAIN, timeout, metadata)
         if not train:
             raise FailedPrecondition(f"dataset {dataset!r} has no training rows", reason="EMPTY_TRAINING_SPLIT",
                                      metadata={"dataset": dataset})
         try:
-            validation = await _read_split(stub, dataset, dataset_pb2.SPLIT_VALIDATION, timeout)
+            validation = await _read_split(stub, dataset, dataset_pb2.SPLIT_VALIDATION, timeout, metadata)
         except FailedPrecondition:
             validation = []  # no validation split: train without evaluation
     return train, validation
 
 
-async def _read_split(stub, dataset: str, split: int, timeout: float) -> list[dict]:
+async def _read_split(stub, dataset: str, split: int, timeout: float, metadata) -> list[dict]:
     rows: list[dict] = []
     request = dataset_service_pb2.ReadDatasetRowsRequest(name=dataset, split=split, batch_size=2048)
     try:
-        async for response in stub.ReadDatasetRows(request, timeout=timeout):
+        async for response in stub.ReadDatasetRows(request, timeout=timeout, metadata=metadata):
             rows.extend({"input": r.input, "output": r.output} for r in response.rows)
     except grpc.aio.AioRpcError as err:
         if err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
@@ -112,7 +115,7 @@ def check_model_targets(model_dir: Path, target_modules: list[str]) -> None:
         raise error
 
 
-def make_preparer(data_dir: Path, dataset_address: str, hub_endpoint: str = ""):
+def make_preparer(data_dir: Path, dataset_address: str, hub_endpoint: str = "", api_token: str = ""):
     """The supervisor's `prepare`: the model as a directory (LoRA targets checked) and the rows, inline or
     from the dataset service."""
     from services.trainer.supervisor import PreparedInputs
@@ -122,7 +125,7 @@ def make_preparer(data_dir: Path, dataset_address: str, hub_endpoint: str = ""):
                                              hub_token=request.hub_token)
         await asyncio.to_thread(check_model_targets, model_path, config.target_modules)
         if request.dataset:
-            train, validation = await fetch_dataset_rows(dataset_address, request.dataset)
+            train, validation = await fetch_dataset_rows(dataset_address, request.dataset, api_token=api_token)
         else:
             train, validation = request.train_rows, request.validation_rows
         return PreparedInputs(model_path, train, validation)
