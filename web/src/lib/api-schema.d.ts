@@ -2350,6 +2350,8 @@ export interface components {
             disk_percent?: number;
             /** Format: date-time */
             time?: string;
+            /** Format: double */
+            process_cpu_percent?: number;
         };
         "finetune.trainer.v1.GpuSample": {
             /** Format: int32 */
@@ -3781,6 +3783,8 @@ export interface operations {
                 state?: "JOB_STATE_UNSPECIFIED" | "JOB_STATE_CREATED" | "JOB_STATE_QUEUED" | "JOB_STATE_RUNNING" | "JOB_STATE_PAUSED" | "JOB_STATE_COMPLETED" | "JOB_STATE_FAILED" | "JOB_STATE_CANCELLED";
                 tag?: string;
                 sweep?: string;
+                dataset?: string;
+                unfinished?: boolean;
             };
             header?: never;
             path?: never;
@@ -3849,6 +3853,8 @@ export interface operations {
                 state?: "JOB_STATE_UNSPECIFIED" | "JOB_STATE_CREATED" | "JOB_STATE_QUEUED" | "JOB_STATE_RUNNING" | "JOB_STATE_PAUSED" | "JOB_STATE_COMPLETED" | "JOB_STATE_FAILED" | "JOB_STATE_CANCELLED";
                 tag?: string;
                 sweep?: string;
+                dataset?: string;
+                unfinished?: boolean;
             };
             header?: never;
             path?: never;
