@@ -241,6 +241,13 @@ def pushing(name: str, token: str = "hf_own_token"):
     return request
 
 
+async def queued_behind_a_blocker(stub, request):
+    """A running job that fills a one-run trainer, then `request`'s job queued behind it: (blocker, job)."""
+    blocker = await stub.CreateJob(job_request("blocker"))
+    await wait_for(lambda: get_job(stub, blocker.name), in_state("running"))
+    return blocker, await stub.CreateJob(request)
+
+
 async def stored_job(settings, job_id: str):
     engine = create_engine(settings.effective_database_url)
     try:
@@ -254,9 +261,7 @@ async def test_a_jobs_own_hub_token_is_kept_encrypted_across_a_restart_and_erase
     async with serve(build_fake_trainer(fake), make_settings("trainer")) as (_, trainer):
         settings = jobs_settings(trainer)
         async with jobs_client(settings) as stub:
-            blocker = await stub.CreateJob(job_request("blocker"))
-            await wait_for(lambda: get_job(stub, blocker.name), in_state("running"))
-            job = await stub.CreateJob(pushing("pushes"))  # queued behind the blocker
+            blocker, job = await queued_behind_a_blocker(stub, pushing("pushes"))
             assert job.model_saving.push_to_hub and not job.model_saving.hub_token  # never answered
         sealed = (await stored_job(settings, job.job_uid)).sealed_hub_token
         assert sealed and "hf_own_token" not in sealed and "hf_own_token" not in (await stored_job(settings, job.job_uid)).model_saving
@@ -276,9 +281,7 @@ async def test_a_token_sealed_under_another_key_fails_its_job_instead_of_pushing
     async with serve(build_fake_trainer(fake), make_settings("trainer")) as (_, trainer):
         settings = jobs_settings(trainer)
         async with jobs_client(settings) as stub:
-            blocker = await stub.CreateJob(job_request("blocker"))
-            await wait_for(lambda: get_job(stub, blocker.name), in_state("running"))
-            job = await stub.CreateJob(pushing("pushes"))
+            blocker, job = await queued_behind_a_blocker(stub, pushing("pushes"))
         fake.finish(blocker.job_uid)
         other_key = dataclasses.replace(settings, extra={**settings.extra, "secrets_key": Fernet.generate_key().decode()})
         async with jobs_client(other_key) as stub:

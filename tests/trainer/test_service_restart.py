@@ -83,18 +83,23 @@ async def _relaunched(env: dict, name: str):
     return channel, stub, events, relaunched
 
 
-async def test_sigkill_of_the_service_kills_its_worker_and_the_restarted_service_resumes_the_run(tmp_path_factory, tmp_path):
+async def _checkpointed_run(env: dict, tmp_path_factory, run_id: str, **values):
+    """A run of the tiny model on the trainer of `env`, past its first checkpoint: (channel, stub, run, its
+    events, its worker process)."""
+    channel, stub = await _connect(env)
     model = str(tiny_model_dir(tmp_path_factory))
+    run = await stub.CreateRun(create_request(run_id, validation=False, model=model, save_steps=2, **values))
+    events = Events(stub, run.name)
+    await events.wait(is_kind("checkpoint"))
+    return channel, stub, run, events, psutil.Process(await worker_pid(load_settings("trainer", env), run_id))
+
+
+async def test_sigkill_of_the_service_kills_its_worker_and_the_restarted_service_resumes_the_run(tmp_path_factory, tmp_path):
     env = _service_env(tmp_path)
-    settings = load_settings("trainer", env)
     first = _start(env, tmp_path / "first.log")
     try:
-        channel, stub = await _connect(env)
-        run = await stub.CreateRun(create_request("survivor", validation=False, model=model, max_steps=12, save_steps=2))
-        events = Events(stub, run.name)
-        await events.wait(is_kind("checkpoint"))
+        channel, stub, run, events, worker = await _checkpointed_run(env, tmp_path_factory, "survivor", max_steps=12)
         await stub.PauseRun(pb.PauseRunRequest(name=run.name))  # hold it mid-run
-        worker = psutil.Process(await worker_pid(settings, "survivor"))
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         gone, alive = psutil.wait_procs([worker], timeout=10)
@@ -153,16 +158,10 @@ async def test_sigterm_checkpoints_running_runs_first_so_the_next_service_loses_
 
 async def test_a_cancel_is_kept_across_a_sigkill_of_the_service_the_next_one_does_not_resume_the_run(tmp_path_factory, tmp_path):
     """The worker is stopped (SIGSTOP) so it cannot act on the cancel before the service dies."""
-    model = str(tiny_model_dir(tmp_path_factory))
     env = _service_env(tmp_path)
-    settings = load_settings("trainer", env)
     first = _start(env, tmp_path / "first.log")
     try:
-        channel, stub = await _connect(env)
-        run = await stub.CreateRun(create_request("cancelled", validation=False, model=model, epochs=1000, save_steps=2))
-        events = Events(stub, run.name)
-        await events.wait(is_kind("checkpoint"))
-        worker = psutil.Process(await worker_pid(settings, "cancelled"))
+        channel, stub, run, events, worker = await _checkpointed_run(env, tmp_path_factory, "cancelled", epochs=1000)
         worker.suspend()
         answered = await stub.CancelRun(pb.CancelRunRequest(name=run.name))
         assert answered.state == run_pb2.RUN_STATE_RUNNING  # asked, not yet done: the worker is stopped
