@@ -14,12 +14,12 @@ HEAD_MODULES = ("lm_head", "embed_out", "score", "classifier")
 
 
 def lora_target_modules(model) -> list[str]:
-    """The layers LoRA can target in a loaded (or meta-device) model, sorted."""
+    """The layers LoRA can target in a loaded (or meta-device) model, in the model's order (q, k, v, o, ...)."""
     import torch
     from transformers.pytorch_utils import Conv1D
 
-    return sorted({name.rpartition(".")[2] for name, module in model.named_modules()
-                   if isinstance(module, (torch.nn.Linear, Conv1D)) and name.rpartition(".")[2] not in HEAD_MODULES})
+    names = (name.rpartition(".")[2] for name, module in model.named_modules() if isinstance(module, (torch.nn.Linear, Conv1D)))
+    return list(dict.fromkeys(n for n in names if n not in HEAD_MODULES))
 
 
 def lora_target_modules_at(model_dir: Path | str) -> list[str]:

@@ -163,7 +163,7 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
     # The trained model
 
     async def Generate(self, request, context):
-        row = await self.store.get_run(parse_name(request.name, "runs"))
+        run_id = parse_name(request.name, "runs")
         if not request.prompt:
             raise InvalidArgument("prompt is required", reason="PROMPT_REQUIRED")
         max_new = request.max_new_tokens or 64
@@ -171,8 +171,7 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
             raise InvalidArgument(f"max_new_tokens must be in [1, {MAX_NEW_TOKENS}], got {max_new}", reason="INVALID_MAX_NEW_TOKENS")
         if not (0.0 <= request.temperature <= 10.0) or math.isnan(request.temperature):
             raise InvalidArgument(f"temperature must be in [0, 10], got {request.temperature}", reason="INVALID_TEMPERATURE")
-        source = trained_model_dir(row)
-        if self._admitted_generations >= self._max_generations:
+        if self._admitted_generations >= self._max_generations:  # admitted before the first await: counted at once
             raise ResourceExhausted(f"{self._admitted_generations} generations are running or waiting, the most this trainer "
                                     "takes at once; try again when one has ended", reason="GENERATION_BUSY",
                                     metadata={"max_generations": self._max_generations})
@@ -180,6 +179,7 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
 
         self._admitted_generations += 1
         try:
+            source = trained_model_dir(await self.store.get_run(run_id))
             async for piece in iterate_in_thread(lambda: stream_generate(str(source), request.prompt, max_new, request.temperature),
                                                  self._generations):
                 yield trainer_service_pb2.GenerateResponse(text=piece)

@@ -16,7 +16,7 @@ def test_unknown_target_modules_list_the_models_linear_layers(tmp_path):
     assert lora_target_modules_at(tmp_path) == names
     with pytest.raises(InvalidArgument, match="down_proj"):
         check_target_modules(["qkv"], tmp_path)
-    assert names == ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]  # the head left out
+    assert names == ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]  # the head left out
     check_target_modules(["q_proj", "v_proj"], model)
     check_target_modules(["all-linear"], model)
     with pytest.raises(InvalidArgument) as err:
