@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import math
 import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -24,6 +25,7 @@ from services.trainer import downloads, history
 from services.trainer.events import Event, EventLog
 from services.trainer.store import COMPLETED, RunRow, TrainerStore
 from services.trainer.supervisor import RunRequest, Supervisor
+from services.trainer.worker import RUN_SPEC
 
 MAX_NEW_TOKENS = 4096
 MAX_LAST_N = 10_000
@@ -179,7 +181,8 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
 
         self._admitted_generations += 1
         try:
-            source = trained_model_dir(await self.store.get_run(run_id))
+            row = await self.store.get_run(run_id)
+            source = base_model_dir(row) if request.base_model else trained_model_dir(row)
             async for piece in iterate_in_thread(lambda: stream_generate(str(source), request.prompt, max_new, request.temperature),
                                                  self._generations):
                 yield trainer_service_pb2.GenerateResponse(text=piece)
@@ -248,6 +251,16 @@ def trained_model_dir(row: RunRow) -> Path:
             return candidate
     raise FailedPrecondition(f"run 'runs/{row.id}' is {row.state} and has no trained model yet; generate once it has "
                              "completed", reason="RUN_NOT_COMPLETED", metadata={"state": row.state})
+
+
+def base_model_dir(row: RunRow) -> Path:
+    """The model the run fine-tunes, as its preparation resolved it (run.json); FailedPrecondition before that."""
+    try:
+        return Path(json.loads((Path(row.run_dir) / RUN_SPEC).read_text())["model_path"])
+    except (OSError, ValueError, KeyError):
+        raise FailedPrecondition(f"run 'runs/{row.id}' is {row.state} and its model has not been prepared yet; ask the "
+                                 "base model once the run has started", reason="RUN_NOT_PREPARED",
+                                 metadata={"state": row.state}) from None
 
 
 async def iterate_in_thread(make: Callable[[], Iterator[str]], executor: Executor | None = None) -> AsyncIterator[str]:

@@ -2490,6 +2490,7 @@ export interface components {
             max_new_tokens?: number;
             /** Format: double */
             temperature?: number;
+            base_model?: boolean;
         };
         "finetune.trainer.v1.GenerateResponse": {
             text?: string;
