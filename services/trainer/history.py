@@ -7,6 +7,7 @@ step appears once, with its latest values. The dashboard applies the same rule t
 
 from __future__ import annotations
 
+import asyncio
 import collections
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -19,6 +20,8 @@ STEP_COLUMNS = {  # column -> the step event's key
     "learning_rates": "learning_rate", "grad_norms": "grad_norm", "tokens_per_second": "tokens_per_second",
 }
 EVALUATION_COLUMNS = {"times": None, "validation_losses": "validation_loss", "perplexities": "perplexity"}
+RESOURCE_COLUMNS = ("cpu_percents", "memory_percents", "process_rss_bytes", "gpu_utilization_percents", "gpu_memory_percents")
+MAX_NOTICES = 5000
 
 
 @dataclass
@@ -53,11 +56,38 @@ class Series:
 
 @dataclass
 class RunHistory:
-    steps: Series
-    evaluations: Series
-    resources: dict[str, list[float]]
-    latest_resources: dict | None
-    notices: list[Event]
+    """A run's events folded so far (up to `last_seq`); `extend` folds later ones onto it, so a long run is
+    read from the database once and each later request only reads what came since."""
+
+    steps: Series = field(default_factory=lambda: Series.of(STEP_COLUMNS))
+    evaluations: Series = field(default_factory=lambda: Series.of(EVALUATION_COLUMNS))
+    resources: dict[str, list[float]] = field(default_factory=lambda: {"times": [], **{k: [] for k in RESOURCE_COLUMNS}})
+    latest_resources: dict | None = None
+    notices: collections.deque = field(default_factory=lambda: collections.deque(maxlen=MAX_NOTICES))
+    last_seq: int = 0
+
+    def extend(self, events: Iterable[Event]) -> None:
+        """Folds `events` (oldest first, each after `last_seq`)."""
+        steps, evaluations, resources = self.steps, self.evaluations, self.resources
+        step_keys, evaluation_keys = tuple(STEP_COLUMNS.values()), tuple(EVALUATION_COLUMNS.values())
+        for event in events:
+            self.last_seq = event.seq
+            if event.type == "step":
+                step = int(event.data.get("step", 0))
+                steps.add(step, _values(event, step_keys))
+                evaluations.cut_from(step)  # an evaluation comes after its step: any at or after a repeated step is orphaned
+            elif event.type == "eval":
+                evaluations.add(int(event.data.get("step", 0)), _values(event, evaluation_keys))
+            elif event.type == "resources":
+                self.latest_resources = event.data
+                resources["times"].append(event.time)
+                for name, value in resource_point(event.data).items():
+                    resources[name].append(value)
+            else:
+                self.notices.append(event)
+
+    def newest_notices(self, n: int) -> list[Event]:
+        return list(self.notices)[-n:] if n else []
 
 
 NAN = float("nan")
@@ -92,25 +122,24 @@ def resource_point(data: dict) -> dict[str, float]:
     }
 
 
-def fold(events: Iterable[Event], max_notices: int) -> RunHistory:
-    """The columns of `events` (oldest first); only the newest `max_notices` other events are kept."""
-    steps, evaluations = Series.of(STEP_COLUMNS), Series.of(EVALUATION_COLUMNS)
-    step_keys, evaluation_keys = tuple(STEP_COLUMNS.values()), tuple(EVALUATION_COLUMNS.values())
-    resources: dict[str, list[float]] = {"times": [], **{k: [] for k in resource_point({})}}
-    latest = None
-    notices: collections.deque[Event] = collections.deque(maxlen=max_notices)
-    for event in events:
-        if event.type == "step":
-            step = int(event.data.get("step", 0))
-            steps.add(step, _values(event, step_keys))
-            evaluations.cut_from(step)  # an evaluation comes after its step: any at or after a repeated step is orphaned
-        elif event.type == "eval":
-            evaluations.add(int(event.data.get("step", 0)), _values(event, evaluation_keys))
-        elif event.type == "resources":
-            latest = event.data
-            resources["times"].append(event.time)
-            for name, value in resource_point(event.data).items():
-                resources[name].append(value)
-        else:
-            notices.append(event)
-    return RunHistory(steps, evaluations, resources, latest, list(notices))
+def fold(events: Iterable[Event]) -> RunHistory:
+    """The columns of `events` (oldest first)."""
+    history = RunHistory()
+    history.extend(events)
+    return history
+
+
+class HistoryCache:
+    """The folded history of the most recently asked runs, each with the lock its updates take, kept up to date
+    by folding only the events newer than what it holds."""
+
+    def __init__(self, size: int = 8):
+        self.size = size
+        self._runs: collections.OrderedDict[str, tuple[asyncio.Lock, RunHistory]] = collections.OrderedDict()
+
+    def get(self, run_id: str) -> tuple[asyncio.Lock, RunHistory]:
+        entry = self._runs.pop(run_id, None) or (asyncio.Lock(), RunHistory())
+        self._runs[run_id] = entry
+        while len(self._runs) > self.size:
+            self._runs.popitem(last=False)
+        return entry

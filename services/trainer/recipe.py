@@ -473,7 +473,7 @@ class Recipe:
             self.save_checkpoint()
         if self.dist.is_main:
             summary = self._write_artifacts(full, stop)
-            self._emit({"type": "summary", **{k: v for k, v in summary.items() if k != "samples"}})
+            self._emit({"type": "summary", **summary, "samples": [_clipped(r) for r in summary.get("samples", [])]})
         dist_utils.barrier(self.dist)
         self._emit_state(stop.state, stop.reason, stop.message)
         return RunResult(stop.state, stop.reason, self.step, summary)
@@ -576,3 +576,11 @@ def run_recipe(recipe: Recipe) -> RunResult:
         return recipe.train()
     finally:
         recipe.cleanup()
+
+
+SAMPLE_EVENT_CHARS = 2000  # per text of a sample in the summary event; artifacts/metrics.json keeps them whole
+
+
+def _clipped(sample: dict) -> dict:
+    """A sample generation for the summary event, each text cut to SAMPLE_EVENT_CHARS, so the event stays small."""
+    return {k: v[:SAMPLE_EVENT_CHARS] + "…" if isinstance(v, str) and len(v) > SAMPLE_EVENT_CHARS else v for k, v in sample.items()}

@@ -29,7 +29,6 @@ from services.trainer.worker import RUN_SPEC
 
 MAX_NEW_TOKENS = 4096
 MAX_LAST_N = 10_000
-MAX_NOTICES = 5000
 _STATE_ENUM = {name.removeprefix("RUN_STATE_").lower(): value for name, value in run_pb2.RunState.items()}
 _ALERT_ENUM = {"warning": run_pb2.ALERT_LEVEL_WARNING, "critical": run_pb2.ALERT_LEVEL_CRITICAL}
 _SAVING_FIELDS = ("save_model", "model_name", "push_to_hub", "make_public", "hub_endpoint")
@@ -43,6 +42,7 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
         self.events = events
         self.supervisor = supervisor
         self._converted: collections.OrderedDict[tuple[str, int], run_pb2.RunEvent] = collections.OrderedDict()
+        self.histories = history.HistoryCache()
         # Generations on threads of their own, so that however many and long they are, the default pool that
         # CreateRun, the preparations and the stores use stays free; beyond `max_generations` admitted
         # (running or waiting for a thread) a new one is refused.
@@ -135,22 +135,27 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
         return summary_proto(await self.store.current_run(request.job_id))
 
     async def GetLossHistory(self, request, context):
-        if request.last_n < 0:
-            raise InvalidArgument(f"last_n must not be negative, got {request.last_n}", reason="INVALID_LAST_N")
+        if not 0 <= request.last_n <= MAX_LAST_N:
+            raise InvalidArgument(f"last_n must be from 0 (the default, 50) to {MAX_LAST_N}, got {request.last_n}",
+                                  reason="INVALID_LAST_N", metadata={"field": "last_n"})
         row = await self._current(request.run)
-        points = await self.store.step_history(row.id, min(request.last_n or 50, MAX_LAST_N))
+        points = await self.store.step_history(row.id, request.last_n or 50)
         return trainer_service_pb2.LossHistory(run=f"runs/{row.id}", losses=[loss_point(p) for p in points])
 
     async def GetRunMetrics(self, request, context):
         run_id = parse_name(request.name.removesuffix("/metrics"), "runs")
-        if not 0 <= request.max_notices <= MAX_NOTICES:
-            raise InvalidArgument(f"max_notices must be from 0 to {MAX_NOTICES}, got {request.max_notices}",
+        if not 0 <= request.max_notices <= history.MAX_NOTICES:
+            raise InvalidArgument(f"max_notices must be from 0 to {history.MAX_NOTICES}, got {request.max_notices}",
                                   reason="INVALID_MAX_NOTICES", metadata={"field": "max_notices"})
         await self.events.flush(run_id)
         row = await self.store.get_run(run_id)
-        events = await self.store.events_upto(run_id, row.last_seq)
-        folded = await asyncio.to_thread(history.fold, events, request.max_notices or 500)
-        return metrics_proto(run_id, row.last_seq, folded, self._event_proto)
+        lock, folded = self.histories.get(run_id)
+        async with lock:  # one fold at a time per run; each request only reads the events since the last one
+            if folded.last_seq < row.last_seq:
+                newer = await self.store.events_between(run_id, folded.last_seq, row.last_seq)
+                await asyncio.to_thread(folded.extend, newer)
+                folded.last_seq = row.last_seq
+            return metrics_proto(run_id, folded, request.max_notices or 500, self._event_proto)
 
     async def GetCurrentResources(self, request, context):
         run_id = parse_name(request.run, "runs") if request.run else ""
@@ -363,8 +368,8 @@ def summary_proto(row: RunRow) -> run_pb2.TrainingSummary:
                                    progress=progress_proto(row.progress_dict()), error=row.error, attempts=row.attempts)
 
 
-def metrics_proto(run_id: str, last_seq: int, folded: history.RunHistory, convert) -> trainer_service_pb2.RunMetrics:
-    out = trainer_service_pb2.RunMetrics(name=f"runs/{run_id}/metrics", last_sequence=last_seq)
+def metrics_proto(run_id: str, folded: history.RunHistory, max_notices: int, convert) -> trainer_service_pb2.RunMetrics:
+    out = trainer_service_pb2.RunMetrics(name=f"runs/{run_id}/metrics", last_sequence=folded.last_seq)
     out.steps.steps.extend(folded.steps.steps)
     for name, column in folded.steps.columns.items():
         getattr(out.steps, name).extend(column)
@@ -375,7 +380,7 @@ def metrics_proto(run_id: str, last_seq: int, folded: history.RunHistory, conver
         getattr(out.resources, name).extend(column)
     if folded.latest_resources is not None:
         out.latest_resources.CopyFrom(fill(run_pb2.ResourceSample, folded.latest_resources))
-    out.notices.extend(convert(e) for e in folded.notices)
+    out.notices.extend(convert(e) for e in folded.newest_notices(max_notices))
     return out
 
 

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+import orjson
 from sqlalchemy import BigInteger, Boolean, DateTime, Float, Integer, String, Text, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -89,6 +90,19 @@ TABLES = [RUNS, EVENTS]
 
 def _not_found(run_id: str) -> NotFound:
     return NotFound(f"run 'runs/{run_id}' does not exist", reason="RUN_NOT_FOUND", metadata={"name": f"runs/{run_id}"})
+
+
+def _loads(payload: str) -> Any:
+    """orjson (three times faster on a long run's payloads); json for the payloads with NaN or infinities,
+    which orjson refuses and `dumps` writes for a diverged loss."""
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return json.loads(payload)
+
+
+def _events(run_id: str, rows) -> list[Event]:
+    return [Event(run_id, seq, type_, time, _loads(payload)) for seq, type_, time, payload in rows]
 
 
 def _event(row: EventRow) -> Event:
@@ -208,14 +222,17 @@ class TrainerStore:
                 rows = list(reversed((await s.scalars(query.order_by(EventRow.seq.desc()).limit(last_n))).all()))
         return [_event(r) for r in rows]
 
-    async def events_upto(self, run_id: str, last_seq: int) -> list[Event]:
-        """Every event of the run up to `last_seq`, oldest first, read as plain rows (a long run has tens of
-        thousands, and ORM objects would cost more than the JSON)."""
+    async def events_between(self, run_id: str, after_seq: int, last_seq: int) -> list[Event]:
+        """The run's events after `after_seq` up to `last_seq`, oldest first, read as plain rows (a long run has
+        tens of thousands). On a SQLite file they are read with plain `sqlite3` in a thread, rows and JSON
+        together (21k events: 0.35 s through aiosqlite and SQLAlchemy's row processing, about 0.1 s so)."""
+        if self._writer is not None:
+            return await asyncio.to_thread(self._writer.read_events_between, run_id, after_seq, last_seq)
         query = select(EVENTS.c.seq, EVENTS.c.type, EVENTS.c.time, EVENTS.c.payload).where(
-            EVENTS.c.run_id == run_id, EVENTS.c.seq <= last_seq).order_by(EVENTS.c.seq)
+            EVENTS.c.run_id == run_id, EVENTS.c.seq > after_seq, EVENTS.c.seq <= last_seq).order_by(EVENTS.c.seq)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return [Event(run_id, seq, type_, time, json.loads(payload)) for seq, type_, time, payload in rows]
+        return _events(run_id, rows)
 
     async def step_history(self, run_id: str, last_n: int | None = None) -> list[dict]:
         """One record per logged step, oldest first, each with `time` and, when an evaluation ran at that
@@ -283,6 +300,17 @@ class _SqliteWriter:
                 sql, processors = self._update(tuple(values))
                 params = [p(v) if p else v for p, v in zip(processors, values.values())]
                 conn.execute(sql, [*params, run_id])
+
+    _SELECT_BETWEEN = (f"SELECT seq, type, time, payload FROM {EVENTS.name} WHERE run_id = ? AND seq > ? AND seq <= ? "
+                       "ORDER BY seq")
+
+    def read_events_between(self, run_id: str, after_seq: int, last_seq: int) -> list[Event]:
+        """A read of its own (any thread): a short-lived read-only connection, so it never waits behind writes."""
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+        try:
+            return _events(run_id, conn.execute(self._SELECT_BETWEEN, (run_id, after_seq, last_seq)).fetchall())
+        finally:
+            conn.close()
 
     async def append(self, events: list[Event], run_id: str, values: dict | None) -> None:
         await asyncio.get_running_loop().run_in_executor(self.executor, self._write, events, run_id, values)

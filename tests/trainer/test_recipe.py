@@ -60,6 +60,8 @@ def test_full_run_events_and_artifacts(model_dir, tmp_path):
     assert summary["bleu"] is not None and summary["bleu_rows"] == 4 and len(summary["samples"]) == 2
     assert set(summary["samples"][0]) == {"input", "expected", "generated"}
     assert summary["diagnostics"] and summary["truncated_examples"] >= 0
+    summary_event = next(e for e in events if e["type"] == "summary")
+    assert summary_event["samples"] == summary["samples"]  # the page shows them from the event, not the 5 MB file
     assert len((out / "metrics.csv").read_text().splitlines()) == 13
     assert (out / "loss_curve.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((out / "training_config.json").read_text())["config"]["scheduler"] == "cosine"
@@ -173,3 +175,10 @@ def test_out_of_memory_is_reported_with_the_guides_advice(model_dir, tmp_path, m
     alert = next(e for e in events if e["type"] == "alert")
     assert alert["code"] == "OUT_OF_MEMORY" and "Reduce batch size from 8 to 4" in alert["suggestion"]
     assert _states(events)[-1] == ("failed", "out_of_memory")
+
+
+def test_sample_texts_in_the_summary_event_are_clipped():
+    from services.trainer.recipe import SAMPLE_EVENT_CHARS, _clipped
+
+    sample = _clipped({"input": "x" * (SAMPLE_EVENT_CHARS + 5), "expected": "short", "generated": ""})
+    assert sample == {"input": "x" * SAMPLE_EVENT_CHARS + "…", "expected": "short", "generated": ""}

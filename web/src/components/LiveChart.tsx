@@ -114,6 +114,7 @@ export function LiveChart({ title, series, lines, x = "step", logScale = false, 
             figure.current?.setAttribute("data-points", String(points));
             figure.current?.setAttribute("data-last-step", String(series.lastStep));
             recordLatency();
+            if (points && !performance.getEntriesByName(`chart-drawn:${title}`).length) performance.mark(`chart-drawn:${title}`);
           },
         ],
       },

@@ -93,7 +93,9 @@ export function useRunStream(jobId: string, enabled = true): RunStream {
         try {
           const metrics = await takeRunMetrics(jobId);
           if (stopped) return;
+          performance.mark("run-metrics:received");
           if (metrics) series.load(metrics);
+          performance.mark("run-metrics:loaded");
           loaded = true;
         } catch (e) {
           setError(asApiError(e));

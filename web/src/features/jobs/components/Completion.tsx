@@ -7,7 +7,8 @@ import { Button, Card, Loading, Stat, TABLE, TD, TH } from "../../../components/
 import { downloadArtifact, type Job } from "../../../lib/api";
 import { fmtBytes, fmtDuration, fmtInt, fmtNumber, num } from "../../../lib/format";
 import type { RunSeries } from "../../../lib/runSeries";
-import { useArtifacts, useFinalMetrics } from "../api/jobs";
+import { useSeriesVersion } from "../../../hooks/useSeriesVersion";
+import { useArtifacts, useFinalMetrics, type FinalMetrics, type Sample } from "../api/jobs";
 
 export function inferenceSnippet(modelDir: string, merged: boolean): string {
   const load = merged
@@ -55,14 +56,17 @@ function Snippet({ job, hasModel }: { job: Job; hasModel: boolean }) {
 
 export function Completion({ job, series }: { job: Job; series: RunSeries }) {
   const jobId = job.job_uid ?? "";
+  useSeriesVersion(series, 500);
   const done = job.state === "JOB_STATE_COMPLETED";
-  const final = useFinalMetrics(jobId, done);
+  // The summary event carries the final metrics and the samples; runs from before it did read metrics.json.
+  const fromEvent = series.summary as (FinalMetrics["summary"] & { samples?: Sample[] }) | undefined;
+  const final = useFinalMetrics(jobId, done && !fromEvent?.samples);
   const artifacts = useArtifacts(jobId, done || job.state === "JOB_STATE_FAILED" || job.state === "JOB_STATE_CANCELLED");
   const [downloadError, setDownloadError] = useState<unknown>();
-  const summary = final.data?.summary ?? series.summary ?? {};
+  const summary = fromEvent ?? final.data?.summary ?? {};
   const files = artifacts.data?.artifacts ?? [];
   const hasModel = files.some((f) => f.path?.startsWith("model/"));
-  const samples = final.data?.summary?.samples ?? [];
+  const samples = fromEvent?.samples ?? final.data?.summary?.samples ?? [];
 
   return (
     <div className="flex flex-col gap-5">
@@ -83,7 +87,7 @@ export function Completion({ job, series }: { job: Job; series: RunSeries }) {
       )}
       {done && (
         <Card title="Sample generations">
-          {final.isPending ? <Loading /> : samples.length === 0 ? (
+          {!fromEvent?.samples && final.isPending ? <Loading /> : samples.length === 0 ? (
             <p className="text-sm text-slate-600">No sample: the run had no rows with an expected output to generate for.</p>
           ) : (
             <div className="overflow-x-auto">
