@@ -1,11 +1,11 @@
 // The frame of every page: navigation by stage of the guide, the services' health, the workflow so far.
-import { useQuery } from "@tanstack/react-query";
 import { Activity, BarChart3, Boxes, Database, FlaskConical, GitCompare, LayoutDashboard, MessageSquare,
   SlidersHorizontal } from "lucide-react";
 import { Suspense } from "react";
 import { NavLink, Outlet, useLocation } from "react-router";
 import { ErrorBoundary } from "../components/ErrorBoundary";
 import { Loading, cx } from "../components/ui";
+import { useHealth } from "../hooks/useHealth";
 import { useWorkflow } from "../lib/workflow";
 
 const NAV = [
@@ -20,21 +20,8 @@ const NAV = [
   { to: "/analytics", label: "Analytics", icon: BarChart3 },
 ];
 
-interface Health {
-  status: string;
-  services: { service: string; status: string }[];
-}
-
 function HealthDot() {
-  const health = useQuery({
-    queryKey: ["health"],
-    queryFn: async (): Promise<Health> => {
-      const response = await fetch("/health");
-      return (await response.json()) as Health;
-    },
-    refetchInterval: 15_000,
-    retry: false,
-  });
+  const health = useHealth();
   const down = health.data?.services.filter((s) => s.status !== "SERVING").map((s) => s.service) ?? [];
   const ok = health.data?.status === "SERVING";
   const label = health.isError ? "Gateway unreachable" : !health.data ? "Checking services…" : ok ? "All services serving" : `Not serving: ${down.join(", ")}`;

@@ -1,10 +1,10 @@
 // The jobs feature's server state: lists, one job (polled while it is alive), its run's controls and reads.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { isFinal } from "../../../hooks/useJobList";
 import { api, request, unwrap, type Job, type JobState } from "../../../lib/api";
 import { parsePythonJson } from "../../../lib/format";
 
-export const FINAL_STATES: JobState[] = ["JOB_STATE_COMPLETED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED"];
-export const isFinal = (state: JobState | undefined) => !!state && FINAL_STATES.includes(state);
+export { isFinal };
 
 export interface JobFilters {
   state?: JobState;

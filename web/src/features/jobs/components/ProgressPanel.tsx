@@ -4,6 +4,7 @@ import { useSeriesVersion } from "../../../hooks/useSeriesVersion";
 import type { Job } from "../../../lib/api";
 import { fmtDuration, fmtInt, fmtNumber, num } from "../../../lib/format";
 import type { RunSeries } from "../../../lib/runSeries";
+import { isFinal } from "../api/jobs";
 
 export function ProgressPanel({ job, series }: { job: Job; series: RunSeries }) {
   useSeriesVersion(series);
@@ -13,7 +14,7 @@ export function ProgressPanel({ job, series }: { job: Job; series: RunSeries }) 
   const total = live ? num(live.total_steps) : num(metrics.total_steps);
   const percent = live ? num(live.percent) : num(metrics.percent);
   const totalEpochs = num(job.configuration?.hyperparameters?.epochs);
-  const finished = ["JOB_STATE_COMPLETED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED"].includes(job.state ?? "");
+  const finished = isFinal(job.state);
   return (
     <Card title="Progress">
       <ProgressBar percent={finished && job.state === "JOB_STATE_COMPLETED" ? 100 : percent} label="Training progress" />
