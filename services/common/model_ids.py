@@ -83,9 +83,9 @@ def parse_model_id(value: str, *, field: str, local_roots: Sequence[Path] | None
     if _HUB_ID.match(model_id) and len(model_id) <= MAX_HUB_ID_CHARS and "--" not in model_id and ".." not in model_id:
         kind: Kind = "builtin" if model_id.startswith(BUILTIN_NAMESPACE + "/") else "hub_id"
         return ModelRef(kind, model_id)
-    hint = " Home directories ('~') are not expanded." if model_id.startswith("~") else ""
-    raise _invalid(f"{field} {model_id!r} is not a valid model id: use {HUB_ID_FORM}, a built-in model id, or an "
-                   f"absolute path under a configured model root.{hint}", "INVALID_MODEL_ID", field, model_id)
+    hint = " (home directories ('~') are not expanded)" if model_id.startswith("~") else ""
+    raise _invalid(f"{field} {model_id!r} is not a valid model id{hint}: use {HUB_ID_FORM}, a built-in model id, or "
+                   "an absolute path under a configured model root", "INVALID_MODEL_ID", field, model_id)
 
 
 def _local_dir(model_id: str, field: str, roots: Sequence[Path] | None) -> Path | None:

@@ -11,6 +11,7 @@ from typing import Any, Callable
 from services.common.errors import InvalidArgument, NotFound, Unavailable
 from services.common.hyperparameters import gpu_shortfall, target_modules_error
 from services.common.ids import new_id, parse_name
+from services.common.model_ids import parse_model_id
 from services.common.memory import MachineMemory
 from services.jobs import uid as uid_codec
 from services.jobs.clients import DatasetInfo, DatasetLookup, ModelCheck, ModelChecker, lookup_or_problem
@@ -95,6 +96,7 @@ class JobManager:
             rows = info.train_rows
         profile, unchecked = None, None
         if model:
+            parse_model_id(model, field="model", local_roots=None)  # the catalog and the trainer check the roots
             try:
                 profile = model_profile(model, await self.models(model, uid_codec.defaults() | base))
             except Unavailable as exc:  # guidance without the model's size, and say why
@@ -192,10 +194,15 @@ class JobManager:
         if not model:
             problems.add("configuration.model.uid", "a model is required: give a model id such as finetune-builtin/tiny-llama-3m")
         else:
-            check = await self.models(model, uid_codec.defaults() | values)
-            for problem in check.problems:
-                problems.add("configuration.model.uid", problem)
-            profile = model_profile(model, check)
+            try:
+                parse_model_id(model, field="configuration.model.uid", local_roots=None)
+            except InvalidArgument as exc:
+                problems.add("configuration.model.uid", exc.message)
+            else:
+                check = await self.models(model, uid_codec.defaults() | values)
+                for problem in check.problems:
+                    problems.add("configuration.model.uid", problem)
+                profile = model_profile(model, check)
 
         report = validate_hyperparameters(values, mode=mode or "manual", profile=profile,
                                           dataset_rows=dataset.train_rows if dataset else None, memory=self._memory())

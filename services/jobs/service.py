@@ -29,8 +29,11 @@ class JobsServicer(jobs_service_pb2_grpc.JobsServiceServicer):
         values, uid = hyperparameters.from_proto(request.hyperparameters)
         if uid:
             values["uid"] = uid
+        if request.dataset_rows < 0:
+            raise InvalidArgument(f"dataset_rows must not be negative, got {request.dataset_rows}",
+                                  reason="INVALID_DATASET_ROWS", metadata={"field": "dataset_rows"})
         report = await self.jobs.validate(values, mode=convert.MODE_NAMES[request.mode], model=request.model.strip(),
-                                          dataset=request.dataset.strip(), dataset_rows=max(0, request.dataset_rows))
+                                          dataset=request.dataset.strip(), dataset_rows=request.dataset_rows)
         return convert.validation_out(report)
 
     async def CreateConfiguration(self, request, context):

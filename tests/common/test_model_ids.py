@@ -34,7 +34,7 @@ def test_hub_and_builtin_ids(model_id, kind):
     ("x" * (MAX_MODEL_ID_CHARS + 1), "INVALID_MODEL_ID", f"has at most {MAX_MODEL_ID_CHARS}"),
     ("org/na\nme", "INVALID_MODEL_ID", "control or unprintable"),
     ("org/\u00e9t\u00e9", "INVALID_MODEL_ID", "is not a valid model id"),
-    ("~nosuchuser", "INVALID_MODEL_ID", "Home directories ('~') are not expanded"),
+    ("~nosuchuser", "INVALID_MODEL_ID", "home directories ('~') are not expanded"),
     ("~", "INVALID_MODEL_ID", "not expanded"),
     ("./models/mine", "INVALID_MODEL_ID", "absolute path under a configured model root"),
     ("../../etc/passwd", "INVALID_MODEL_ID", "is not a valid model id"),

@@ -260,3 +260,23 @@ async def test_the_model_check_asks_the_catalog(jobs_settings, make_settings, tm
                 assert (await stub.CreateJob(job_request("builtin"))).job_uid  # the catalog answers for built-ins too
                 await expect_error(stub.CreateJob(job_request("typo", target_modules=["qq_proj"])), grpc.StatusCode.INVALID_ARGUMENT,
                                    "INVALID_JOB", "qq_proj not found in this model; its Linear modules are: down_proj, gate_proj")
+
+
+async def test_model_ids_follow_the_one_rule_before_the_catalog_is_asked(jobs_settings):
+    """`~nosuchuser` once reached the catalog, which expanded it (a 500 naming no field, and a probe of OS users)."""
+    asked = []
+
+    async def recording_catalog(model_id: str, values: dict) -> ModelCheck:
+        asked.append(model_id)
+        return await catalog(model_id, values)
+
+    async with jobs_client(jobs_settings(), datasets(), recording_catalog) as stub:
+        for model, phrase in (("~nosuchuser", "are not expanded"), ("../../etc/passwd", "is not a valid model id"),
+                              ("/models/../etc", "must not contain '..'"), ("org/" + "m" * 3000, "has at most 512")):
+            _, metadata = await expect_error(stub.CreateJob(job_request("bad model", model=model)), grpc.StatusCode.INVALID_ARGUMENT, "INVALID_JOB")
+            assert phrase in metadata["configuration.model.uid"], metadata
+            await expect_error(stub.ValidateConfiguration(pb.ValidateConfigurationRequest(model=model)),
+                               grpc.StatusCode.INVALID_ARGUMENT, phrase=phrase)
+        assert asked == []
+        await expect_error(stub.ValidateConfiguration(pb.ValidateConfigurationRequest(dataset_rows=-5)),
+                           grpc.StatusCode.INVALID_ARGUMENT, "INVALID_DATASET_ROWS", "must not be negative")
