@@ -92,8 +92,7 @@ def grid_points(r: dict) -> list:
         return list(dict.fromkeys(points))
     low, high, step = float(r["min"]), float(r["max"]), float(r.get("step") or 0)
     if step > 0:
-        count = int(math.floor((high - low) / step + 1e-9)) + 1
-        points = [low + i * step for i in range(count)]
+        points = [low + i * step for i in range(_step_count(low, high, step))]
     elif r.get("log_scale"):
         points = [low, math.sqrt(low * high), high]
     else:
@@ -110,7 +109,29 @@ def grid(ranges: list[dict]) -> dict[str, list]:
 
 
 def grid_size(ranges: list[dict]) -> int:
-    return math.prod(len(p) for p in grid(ranges).values())
+    """How many points the grid has. Counted from min, max and step first, without making a point: a range
+    of 10 million steps is refused at once, not after its points filled the memory."""
+    bound = math.prod(_point_count(r) for r in ranges)
+    return bound if bound > MAX_GRID_POINTS else math.prod(len(p) for p in grid(ranges).values())
+
+
+_COUNT_CAP = 10**18  # a step so small that the count overflows a float: "more than anyone will run"
+
+
+def _point_count(r: dict) -> int:
+    """How many points `grid_points(r)` makes at most."""
+    if r.get("choices") or r.get("values"):
+        return len(r.get("choices") or r.get("values"))
+    step = float(r.get("step") or 0)
+    return _step_count(float(r["min"]), float(r["max"]), step) if step > 0 else 3
+
+
+def _step_count(low: float, high: float, step: float) -> int:
+    """The points from low to high by step, both ends included; _COUNT_CAP when there are more than that."""
+    steps = (high - low) / step
+    if not math.isfinite(steps) or steps >= _COUNT_CAP:
+        return _COUNT_CAP
+    return max(0, int(math.floor(steps + 1e-9)) + 1)
 
 
 def distributions(ranges: list[dict], algorithm: str) -> dict[str, BaseDistribution]:
