@@ -225,6 +225,8 @@ class EventLog:
     async def subscribe(self, run_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
         """Every event after `after_seq`, once each, in order; ends after the run's final event."""
         run_log = await self._get(run_id)
+        if after_seq and await self._ended_by(run_log, after_seq):
+            return  # a client that saw the final event asks again (a page opened after the run): nothing follows
         sub = _Subscriber(self.queue_size)
         run_log.subscribers.add(sub)
         last = after_seq
@@ -253,6 +255,18 @@ class EventLog:
         finally:
             run_log.subscribers.discard(sub)
             self._forget_if_idle(run_log)
+
+    async def _ended_by(self, run_log: _RunLog, seq: int) -> bool:
+        """Whether the run's newest event is final and at or before `seq`."""
+        newest = run_log.next_seq - 1
+        if newest < 1 or newest > seq:
+            return False
+        if run_log.recent and run_log.recent[-1].seq == newest:
+            return run_log.recent[-1].is_final
+        if run_log.pending and run_log.pending[-1].seq == newest:
+            return run_log.pending[-1].is_final
+        stored = await self.store.read_events(run_log.run_id, newest - 1, 1)
+        return bool(stored) and stored[0].seq == newest and stored[0].is_final
 
     async def _catch_up(self, run_log: _RunLog, last: int) -> AsyncIterator[Event]:
         """Stored events after `last`, in order and without a hole: from the in-memory tail when it reaches

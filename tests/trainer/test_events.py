@@ -68,6 +68,10 @@ async def test_sequences_persist_and_reconnect_gets_each_later_event_once(store)
     _final(log)
     assert [e.seq for e in await _collect(log, "r1")] == list(range(1, 10))
     assert [e.seq for e in await _collect(log, "r1", after=4)] == [5, 6, 7, 8, 9]
+    # A client that has seen the final event (a page opened after the run resumes after it) gets an ended
+    # stream at once, from memory and, after a restart, from the database; it once waited forever.
+    assert await asyncio.wait_for(_collect(log, "r1", after=9), 5) == []
+    assert await asyncio.wait_for(_collect(log, "r1", after=12), 5) == []
     await log.release("r1")
     await log.stop()
 
@@ -79,6 +83,7 @@ async def test_sequences_persist_and_reconnect_gets_each_later_event_once(store)
     # A new log (a restarted trainer) continues from the largest stored sequence number.
     again = EventLog(store)
     await again.open("r1", writer=True)
+    assert await asyncio.wait_for(_collect(again, "r1", after=9), 5) == []
     assert again.publish("r1", "log", {"message": "after restart"}).seq == 10
     await again.flush()
     assert [e.seq for e in await store.read_events("r1", 8)] == [9, 10]
