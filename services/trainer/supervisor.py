@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable
 
+from huggingface_hub import constants as hub_constants
+
 from services.common.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -281,6 +283,8 @@ class Supervisor:
                                   reason="ROWS_REQUIRED")
         if request.dataset:
             request.dataset = "datasets/" + parse_name(request.dataset, "datasets")
+        if request.model_saving.get("push_to_hub") and not request.hub_token:
+            self._check_own_token_endpoint(request.model_saving.get("hub_endpoint") or "")
         run_id = parse_name(request.run_id, "runs") if request.run_id else new_id("run")
         gpus = await self._admit(run_id, request.gpu_count)
         try:
@@ -300,6 +304,19 @@ class Supervisor:
                                               "message": "run accepted; preparing the model and the rows"})
         self._watch(handle)
         return row
+
+    def _configured_hub(self) -> str:
+        return (self.options.hub_endpoint or hub_constants.ENDPOINT).rstrip("/")
+
+    def _check_own_token_endpoint(self, endpoint: str) -> None:
+        """The trainer's own HUB_TOKEN goes only to the hub it is configured for: a caller who names another hub
+        brings a token of their own (a caller-chosen host must never receive the server's credentials)."""
+        if endpoint and endpoint.strip().rstrip("/").lower() != self._configured_hub().lower():
+            raise InvalidArgument(
+                f"model_saving.hub_endpoint {endpoint!r} is not this trainer's hub ({self._configured_hub()}), and "
+                "the trainer's own hub token is sent only there: give model_saving.hub_token to push elsewhere, "
+                "or leave hub_endpoint empty", reason="HUB_ENDPOINT_NOT_CONFIGURED",
+                metadata={"field": "model_saving.hub_endpoint"})
 
     def _watch(self, handle: _Handle, recovering: bool = False) -> None:
         task = asyncio.create_task(self._supervise(handle, recovering), name=f"run-{handle.run_id}")
@@ -722,6 +739,11 @@ class Supervisor:
             return
         else:
             token = self.options.hub_token
+            try:  # also for a run stored before this rule: never the trainer's token to another host
+                self._check_own_token_endpoint(handle.push.get("hub_endpoint") or "")
+            except InvalidArgument as exc:
+                self._push_failed(handle, exc.message)
+                return
         try:
             result = await asyncio.to_thread(
                 push_to_hub,

@@ -125,9 +125,10 @@ async def worker_pid(settings, run_id: str) -> int:
 
 
 async def failed_preparation(stub, request: pb.CreateRunRequest) -> tuple[str, str]:
-    """CreateRun answers PENDING at once; the preparation then fails the run: its (error_reason, error)."""
+    """CreateRun answers at once (PENDING, or FAILED already when the preparation failed that fast); the event
+    history shows PENDING then FAILED: the run's (error_reason, error)."""
     run = await stub.CreateRun(request)
-    assert run.state == run_pb2.RUN_STATE_PENDING
+    assert run.state in (run_pb2.RUN_STATE_PENDING, run_pb2.RUN_STATE_FAILED)
     events = await Events(stub, run.name).done()
     assert [_kind(e) for e in events if e.WhichOneof("event") == "state"] == ["state:RUN_STATE_PENDING", "state:RUN_STATE_FAILED"]
     done = await stub.GetRun(pb.GetRunRequest(name=run.name))
@@ -295,6 +296,7 @@ async def test_bad_requests_get_the_right_codes_never_internal(stub):
         await fetch_dataset_rows("127.0.0.1:9", "datasets/nope")
     assert await rpc_error(stub.CreateRun(create_request("first"))) == (grpc.StatusCode.ALREADY_EXISTS, "RUN_EXISTS")
     assert await rpc_error(stub.GetLossHistory(pb.GetLossHistoryRequest(last_n=-1))) == (INVALID, "INVALID_LAST_N")
+    assert await rpc_error(stub.GetLossHistory(pb.GetLossHistoryRequest(last_n=10_001))) == (INVALID, "INVALID_LAST_N")
     assert await rpc_error(stub.GetTrainingStatus(pb.GetTrainingStatusRequest(job_id="job-unknown"))) == (NOT_FOUND, "RUN_NOT_FOUND")
     cancelled = "runs/controlled"
     assert await rpc_error(stub.Generate(pb.GenerateRequest(name=cancelled, prompt="hi")).read()) == (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import grpc
 import pytest
 
 from finetune.trainer.v1 import run_pb2, trainer_service_pb2 as pb, trainer_service_pb2_grpc
@@ -12,7 +13,7 @@ from services.catalog.builtin_models import TINY_MODEL_ID
 from services.common.settings import load_settings
 from services.trainer.server import build_server
 from tests.fakes.fake_hub import FAKE_USER, VALID_TOKEN, fake_hub_fixture  # noqa: F401 (the fake_hub fixture)
-from tests.grpc_harness import running
+from tests.grpc_harness import expect_error, running
 from tests.trainer.test_service import ENV, hyper, rows
 from tests.trainer.helpers import TRAIN_ROWS
 
@@ -46,12 +47,34 @@ async def test_push_on_completion_and_a_clear_alert_when_the_hub_is_unreachable(
         assert repo.private and "config.json" in repo.contents and "README.md" in repo.contents
         assert any(e.WhichOneof("event") == "log" and "pushed" in e.log.message for e in events)
 
-        unreachable = run_pb2.ModelSaving(save_model=True, model_name="kept", push_to_hub=True, hub_endpoint="http://127.0.0.1:9")
+        unreachable = run_pb2.ModelSaving(save_model=True, model_name="kept", push_to_hub=True, hub_endpoint="http://127.0.0.1:9",
+                                          hub_token="hf_the_callers_own")  # another hub takes only the caller's token
         events = await asyncio.wait_for(finish(stub, "kept", unreachable), 180)
         assert events[-1].state.state == run_pb2.RUN_STATE_COMPLETED
         alerts = [e.alert for e in events if e.WhichOneof("event") == "alert" and e.alert.code == "PUSH_FAILED"]
         assert alerts and "kept" in alerts[0].message
     assert (tmp_path / "trainer" / "runs" / "kept" / "artifacts" / "model" / "config.json").exists()
+
+
+async def test_the_trainers_token_never_goes_to_a_hub_the_caller_chose(tmp_path):
+    """A caller once named any host as hub_endpoint and the push sent the trainer's HUB_TOKEN there."""
+    env = ENV | {"FINETUNE_TRAINER_HUB_ENDPOINT": "http://127.0.0.1:9/", "FINETUNE_TRAINER_HUB_TOKEN": VALID_TOKEN}
+    settings = load_settings("trainer", env, port=0, data_dir=tmp_path)
+    async with running(build_server, settings) as channel:
+        stub = trainer_service_pb2_grpc.TrainerServiceStub(channel)
+        for endpoint in ("http://attacker.example", "https://huggingface.co"):
+            saving = run_pb2.ModelSaving(save_model=True, push_to_hub=True, hub_endpoint=endpoint)
+            run = run_pb2.Run(model=TINY_MODEL_ID, hyperparameters=hyper(max_steps=2), model_saving=saving)
+            _, metadata = await expect_error(
+                stub.CreateRun(pb.CreateRunRequest(run_id="elsewhere", run=run, train_rows=rows(TRAIN_ROWS))),
+                grpc.StatusCode.INVALID_ARGUMENT, "HUB_ENDPOINT_NOT_CONFIGURED", "give model_saving.hub_token to push elsewhere")
+            assert metadata["field"] == "model_saving.hub_endpoint"
+        assert not (tmp_path / "trainer" / "runs" / "elsewhere").exists()
+        for endpoint in ("http://127.0.0.1:9", "HTTP://127.0.0.1:9/"):  # the configured hub, however spelled
+            saving = run_pb2.ModelSaving(push_to_hub=True, hub_endpoint=endpoint)
+            run = run_pb2.Run(model=TINY_MODEL_ID, hyperparameters=hyper(max_steps=1), model_saving=saving)
+            created = await stub.CreateRun(pb.CreateRunRequest(run_id=f"configured{len(endpoint)}", run=run, train_rows=rows(TRAIN_ROWS)))
+            await stub.CancelRun(pb.CancelRunRequest(name=created.name))
 
 
 async def test_a_run_that_brought_its_own_token_never_pushes_with_the_trainers(fake_hub, tmp_path):

@@ -252,7 +252,7 @@ class TrainerServiceServicer:
 
     def GetLossHistory(self, request, context):
         """The latest losses of a run (the given one, or the active else most recent), oldest first.
-        Returns NOT_FOUND if the run does not exist and INVALID_ARGUMENT for a negative last_n.
+        Returns NOT_FOUND if the run does not exist and INVALID_ARGUMENT for a last_n outside 0..10000.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
