@@ -39,5 +39,6 @@ def test_an_unknown_page_says_so_and_links_home(page, shots):
 
 def test_keyboard_users_can_skip_to_the_content(page):
     page.goto("/")
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()  # the app has rendered its frame
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()

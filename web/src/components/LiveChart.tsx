@@ -103,7 +103,7 @@ export function LiveChart({ title, series, lines, x = "step", logScale = false, 
       scales: { x: { time: timeAxis }, y: logScale ? { distr: 3 } : {} },
       axes: [
         { values: x === "time" ? (_u, ticks) => ticks.map((t) => fmtDuration(t)) : undefined, size: 36 },
-        { values: (_u, ticks) => ticks.map((t) => valueFormat(t)), size: 56 },
+        { values: (_u, ticks) => ticks.map((t) => valueFormat(t)), size: 62 },
       ],
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },

@@ -156,3 +156,20 @@ export function ProgressBar({ percent, label }: { percent: number; label: string
 export const TABLE = "min-w-full divide-y divide-slate-200 text-sm";
 export const TH = "px-3 py-2 text-left text-xs font-semibold uppercase tracking-wide text-slate-600";
 export const TD = "px-3 py-2 align-top text-slate-800";
+
+/** A column heading: its text, or the text with extra classes (say, a width). */
+export type Column = string | { label: ReactNode; key: string; className?: string };
+
+/** The header row every table of the dashboard shares; its cells are column headers for screen readers. */
+export function TableHead({ columns, children }: { columns: Column[]; children?: ReactNode }) {
+  return (
+    <thead className="bg-slate-50">
+      <tr>
+        {columns.map((c) => typeof c === "string"
+          ? <th key={c} scope="col" className={TH}>{c}</th>
+          : <th key={c.key} scope="col" className={cx(TH, c.className)}>{c.label}</th>)}
+        {children}
+      </tr>
+    </thead>
+  );
+}

@@ -10,7 +10,8 @@ describe("format", () => {
   });
 
   it("writes numbers, sizes and durations for people", () => {
-    expect(fmtNumber(0.000123)).toBe("1.23e-4");
+    expect(fmtNumber(0.0000123)).toBe("1.23e-5");
+    expect(fmtNumber(0.0005)).toBe("0.0005");
     expect(fmtNumber(2.34567)).toBe("2.35");
     expect(fmtNumber("NaN")).toBe("—");
     expect(fmtBytes(1536)).toBe("1.5 KB");

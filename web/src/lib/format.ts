@@ -10,7 +10,7 @@ export function num(value: unknown): number {
 export function fmtNumber(value: unknown, digits = 3): string {
   const n = num(value);
   if (!Number.isFinite(n)) return Number.isNaN(n) ? "—" : n > 0 ? "∞" : "−∞";
-  if (n !== 0 && (Math.abs(n) < 1e-3 || Math.abs(n) >= 1e6)) return n.toExponential(2);
+  if (n !== 0 && (Math.abs(n) < 1e-4 || Math.abs(n) >= 1e6)) return n.toExponential(2);
   return Number(n.toPrecision(digits)).toLocaleString("en-US", { maximumFractionDigits: 6 });
 }
 

@@ -4,7 +4,7 @@ import { ArrowRight, Boxes, Database, Eye, MessageSquare, Play, SlidersHorizonta
 import { Link } from "react-router";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { JobStateBadge } from "../../components/JobStateBadge";
-import { Card, Empty, Loading, PageHeader, ProgressBar, TABLE, TD, TH } from "../../components/ui";
+import { Card, Empty, Loading, PageHeader, ProgressBar, TABLE, TD, TableHead } from "../../components/ui";
 import { useJobList } from "../../hooks/useJobList";
 import type { Job } from "../../lib/api";
 import { fmtInt, fmtNumber, idOf, num, timeAgo } from "../../lib/format";
@@ -65,15 +65,7 @@ function RecentJobs() {
   return (
     <div className="overflow-x-auto">
       <table className={TABLE} aria-label="Recent jobs">
-        <thead className="bg-slate-50">
-          <tr>
-            <th scope="col" className={TH}>Job</th>
-            <th scope="col" className={TH}>State</th>
-            <th scope="col" className={`${TH} w-1/4`}>Progress</th>
-            <th scope="col" className={TH}>Loss</th>
-            <th scope="col" className={TH}>Created</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Job", "State", { key: "progress", label: "Progress", className: "w-1/4" }, "Loss", "Created"]} />
         <tbody className="divide-y divide-slate-100">
           {jobs.map((j) => {
             const id = j.job_uid || idOf(j.name);

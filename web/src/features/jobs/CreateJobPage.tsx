@@ -9,7 +9,8 @@ import { useDebounced } from "../../hooks/useDebounced";
 import { asApiError } from "../../lib/errors";
 import { fmtNumber, idOf } from "../../lib/format";
 import { updateWorkflow, useWorkflow } from "../../lib/workflow";
-import { useCreateJob, useDatasetChoices, useJobCheck, type CreateJobRequest } from "./api/createJob";
+import { useDatasets } from "../datasets/api/datasets";
+import { useCreateJob, useJobCheck, type CreateJobRequest } from "./api/createJob";
 
 const BUILTIN = "finetune-builtin/tiny-llama-3m";
 type Priority = NonNullable<CreateJobRequest["priority"]>;
@@ -17,7 +18,7 @@ type Priority = NonNullable<CreateJobRequest["priority"]>;
 export function CreateJobPage() {
   const wf = useWorkflow();
   const navigate = useNavigate();
-  const datasets = useDatasetChoices();
+  const datasets = useDatasets({ pageSize: 200 });
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [tags, setTags] = useState("");

@@ -1,7 +1,7 @@
 // The guide's comparison table: one row per metric (final_loss, training_time, gpu_hours...), one column per
 // job, the best value of each metric marked (every job that ties with it; none when all are equal).
 import { Trophy } from "lucide-react";
-import { TABLE, TD, TH, cx } from "../../../components/ui";
+import { TABLE, TD, TableHead, cx } from "../../../components/ui";
 import { fmtDuration, fmtInt, fmtNumber } from "../../../lib/format";
 import type { Comparison } from "../api/compare";
 import { JobHeader, type ColumnJob } from "./JobHeader";
@@ -21,12 +21,7 @@ export function MetricsTable({ comparison, columns }: { comparison: Comparison; 
   return (
     <div className="overflow-x-auto">
       <table className={TABLE} aria-label="Metrics by job">
-        <thead className="bg-slate-50">
-          <tr>
-            <th scope="col" className={TH}>Metric</th>
-            {columns.map((c) => <JobHeader key={c.id} job={c} />)}
-          </tr>
-        </thead>
+        <TableHead columns={["Metric"]}>{columns.map((c) => <JobHeader key={c.id} job={c} />)}</TableHead>
         <tbody className="divide-y divide-slate-100">
           {(comparison.metrics ?? []).map((metric) => {
             const spec = METRICS[metric] ?? { label: metric, format: (v: number) => fmtNumber(v) };

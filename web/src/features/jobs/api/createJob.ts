@@ -21,10 +21,3 @@ export function useCreateJob() {
     onSuccess: () => void queries.invalidateQueries({ queryKey: ["jobs"] }),
   });
 }
-
-export function useDatasetChoices() {
-  return useQuery({
-    queryKey: ["datasets", "choices"],
-    queryFn: () => unwrap(api.GET("/v1/datasets", { params: { query: { page_size: 100 } } })),
-  });
-}

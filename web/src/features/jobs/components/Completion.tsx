@@ -98,7 +98,9 @@ export function Completion({ job, series }: { job: Job; series: RunSeries }) {
                     <tr key={i}>
                       <td className={`${TD} whitespace-pre-wrap`}>{s.input}</td>
                       <td className={`${TD} whitespace-pre-wrap`}>{s.expected}</td>
-                      <td className={`${TD} whitespace-pre-wrap ${s.generated.trim() === s.expected.trim() ? "text-emerald-800" : ""}`}>{s.generated}</td>
+                      <td className={`${TD} whitespace-pre-wrap ${s.generated.trim() === s.expected.trim() ? "text-emerald-800" : ""}`}>
+                        {s.generated.trim() ? s.generated : <span className="italic text-slate-600">(nothing: the model ended its answer at once)</span>}
+                      </td>
                     </tr>
                   ))}
                 </tbody>

@@ -34,7 +34,9 @@ export function ResourcePanel({ series }: { series: RunSeries }) {
       <dl className="grid grid-cols-2 gap-4 sm:grid-cols-4">
         <Stat label="CPU" value={fmtPercent(r.cpu_percent)} hint={`${r.cpu_count ?? "?"} cores`} />
         <Stat label="Memory" value={fmtPercent(r.memory_percent)} hint={`${fmtBytes(r.memory_used_bytes)} of ${fmtBytes(r.memory_total_bytes)}`} />
-        <Stat label="Worker memory" value={fmtBytes(r.process_rss_bytes)} hint="resident set" />
+        {/* 0 in a sample taken as the worker exited: no process to measure, not an empty one */}
+        <Stat label="Worker memory" value={num(r.process_rss_bytes) > 0 ? fmtBytes(r.process_rss_bytes) : "—"}
+              hint={num(r.process_rss_bytes) > 0 ? "resident set" : "no worker running"} />
         <Stat label="Disk" value={fmtPercent(r.disk_percent)} hint={`read ${fmtBytes(r.disk_read_bytes_per_second)}/s`} />
       </dl>
       <div className="mt-4">

@@ -12,7 +12,7 @@ const LOSS: LineSpec[] = [
 const LEARNING_RATE: LineSpec[] = [{ label: "learning rate", color: "#0891b2", values: (s) => s.learningRate }];
 const GRAD_NORM: LineSpec[] = [{ label: "grad norm", color: "#be123c", values: (s) => s.gradNorm, smooth: true }];
 const THROUGHPUT: LineSpec[] = [{ label: "tokens/s", color: "#15803d", values: (s) => s.tokensPerSecond, smooth: true }];
-const lrFormat = (v: number) => v.toExponential(1);
+const lrFormat = (v: number) => (v === 0 ? "0" : v.toExponential(1));
 
 export function TrainingCharts({ series }: { series: RunSeries }) {
   const [smoothing, setSmoothing] = useState(0.6);
@@ -32,7 +32,7 @@ export function TrainingCharts({ series }: { series: RunSeries }) {
         <input id={ids.log} type="checkbox" checked={logScale} onChange={(e) => setLogScale(e.target.checked)} className="size-4 accent-indigo-600" />
         Log scale
       </label>
-      <label htmlFor={ids.x} className="flex items-center gap-2">
+      <label htmlFor={ids.x} className="flex items-center gap-2 whitespace-nowrap">
         X axis
         <Select id={ids.x} value={x} onChange={(e) => setX(e.target.value as XAxis)} className="w-36">
           <option value="step">Step</option>
