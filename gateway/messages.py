@@ -254,6 +254,9 @@ async def read_json(request: Request, limit: int) -> Any:
     if shape.lone_surrogate:
         raise InvalidArgument(f"the request body holds the escape {shape.lone_surrogate} on its own: half of a UTF-16 "
                               "surrogate pair, which is not a character", reason="MALFORMED_JSON")
+    if value is None:  # not the same as no body: a client that sends null meant to send something
+        raise InvalidArgument("the request body must be a JSON object, not null: send {} or no body for no fields",
+                              reason="INVALID_BODY")
     return value
 
 

@@ -71,6 +71,10 @@ def test_wrong_types_and_unknown_fields_are_400_naming_the_field(client, body, f
 def test_body_that_is_not_an_object_is_400(client):
     r = client.post("/v1/datasets/dataset_0_x:repair", json=[1, 2])
     assert r.status_code == 400 and r.json()["error"]["reason"] == "INVALID_BODY"
+    for path in ("/v1/datasets/dataset_0_x:repair", "/api/jobs"):  # null is not "no body": it was read as {}
+        r = client.post(path, content=b"null", headers={"content-type": "application/json"})
+        assert r.status_code == 400 and r.json()["error"]["reason"] == "INVALID_BODY", r.text
+        assert "not null" in r.json()["error"]["message"]
 
 
 def test_query_parameter_mistakes_are_400(client):
