@@ -23,6 +23,7 @@ from services.jobs.validation import Issue, ModelProfile, ValidationReport, vali
 log = logging.getLogger("finetune.jobs")
 
 MAX_TAGS, MAX_TAG_CHARS = 20, 64
+MAX_METADATA, MAX_METADATA_KEY_CHARS, MAX_METADATA_VALUE_CHARS = 16, 64, 512  # as OpenAI's metadata
 SAVING_FIELDS = ("save_model", "model_name", "push_to_hub", "make_public", "hub_endpoint")
 _MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 
@@ -47,6 +48,7 @@ class JobDraft:
     gpu_count: int = 0
     mode: str = "manual"
     job_id: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
     sweep_id: str = ""
     trial_number: int = 0
 
@@ -162,6 +164,7 @@ class JobManager:
         if not mode:
             problems.add("mode", f"mode must be one of {', '.join(uid_codec.MODES)}, got {draft.mode!r}")
         tags = _clean_tags(draft.tags, problems)
+        _check_metadata(draft.metadata, problems)
         if draft.priority not in PRIORITIES:
             problems.add("priority", f"priority must be one of {', '.join(PRIORITIES)}, got {draft.priority!r}")
         if draft.timeout_seconds < 0:
@@ -231,7 +234,7 @@ class JobManager:
         saving = {k: draft.model_saving[k] for k in SAVING_FIELDS if k in draft.model_saving}
         row = JobRow(
             id=job_id or new_id("job"), display_name=draft.display_name.strip() or f"{model} on {dataset.display_name or dataset.id}",
-            description=draft.description, tags=dumps(tags), model=model, model_name=draft.model_name,
+            description=draft.description, tags=dumps(tags), metadata_json=dumps(draft.metadata), model=model, model_name=draft.model_name,
             dataset=dataset.id, dataset_name=draft.dataset_name or dataset.display_name, dataset_rows=dataset.train_rows,
             hyperparameters=dumps(report.normalized), config_uid=report.uid, mode=mode, model_saving=dumps(saving),
             priority=PRIORITIES[draft.priority], timeout_seconds=float(draft.timeout_seconds), gpu_count=draft.gpu_count,
@@ -316,6 +319,16 @@ def _clean_tags(tags: list[str], problems: Problems) -> list[str]:
         if len(tag) > MAX_TAG_CHARS:
             problems.add("tags", f"tag {tag[:20]!r}... is longer than {MAX_TAG_CHARS} characters")
     return cleaned
+
+
+def _check_metadata(metadata: dict[str, str], problems: Problems) -> None:
+    if len(metadata) > MAX_METADATA:
+        problems.add("metadata", f"at most {MAX_METADATA} metadata pairs, got {len(metadata)}")
+    for key, value in metadata.items():
+        if not key or len(key) > MAX_METADATA_KEY_CHARS:
+            problems.add("metadata", f"metadata key {key[:20]!r} must have 1 to {MAX_METADATA_KEY_CHARS} characters")
+        elif len(value) > MAX_METADATA_VALUE_CHARS:
+            problems.add(f"metadata.{key}", f"the value of metadata key {key!r} is longer than {MAX_METADATA_VALUE_CHARS} characters")
 
 
 def _check_saving(saving: dict, problems: Problems) -> None:

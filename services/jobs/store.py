@@ -69,6 +69,7 @@ class JobRow(Base):
     display_name: Mapped[str] = mapped_column(String(512), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[str] = mapped_column(Text, default="[]")
+    metadata_json: Mapped[str | None] = mapped_column(Text, nullable=True, default="{}")  # the caller's key-value pairs
     model: Mapped[str] = mapped_column(Text, default="")
     model_name: Mapped[str] = mapped_column(String(512), default="")
     dataset: Mapped[str] = mapped_column(String(256), default="")  # the dataset id
@@ -121,6 +122,10 @@ class JobRow(Base):
     @property
     def tag_list(self) -> list[str]:
         return loads(self.tags, [])
+
+    @property
+    def metadata_dict(self) -> dict[str, str]:
+        return loads(self.metadata_json or "{}", {})
 
     @property
     def stale_list(self) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -48,12 +49,33 @@ def load_for_generation(source: str, device: str = "cpu"):
     return model.to(device).eval(), tokenizer
 
 
+@dataclass
+class Usage:
+    """What a generation took and why it ended, filled in as it runs."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = "length"  # "stop" once the model emits EOS
+
+
+def nucleus(probs: torch.Tensor, top_p: float) -> torch.Tensor:
+    """`probs` with only the most likely tokens kept whose probabilities add up to `top_p` (at least one)."""
+    if not 0 < top_p < 1:
+        return probs
+    sorted_probs, order = torch.sort(probs, descending=True)
+    keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < top_p  # each token whose predecessors fall short
+    kept = torch.zeros_like(probs).scatter(-1, order, sorted_probs * keep)
+    return kept / kept.sum()
+
+
 @torch.no_grad()
 def iter_token_ids(model, tokenizer, ids: list[int], max_new_tokens: int, temperature: float = 0.0,
-                   generator: torch.Generator | None = None) -> Iterator[int]:
+                   generator: torch.Generator | None = None, top_p: float = 0.0, usage: Usage | None = None) -> Iterator[int]:
     """New token ids one at a time, stopping at EOS (not yielded) or after max_new_tokens."""
     from transformers import DynamicCache
 
+    usage = usage if usage is not None else Usage()
+    usage.prompt_tokens = len(ids)
     device = next(model.parameters()).device
     cache = DynamicCache()
     input_ids = torch.tensor([ids], dtype=torch.long, device=device)
@@ -62,12 +84,14 @@ def iter_token_ids(model, tokenizer, ids: list[int], max_new_tokens: int, temper
         out = model(input_ids=input_ids, cache=cache, use_cache=True, logits_to_keep=1)
         logits = out.logits[0, -1].float()
         if temperature > 0:
-            probs = torch.softmax(logits / temperature, dim=-1)
+            probs = nucleus(torch.softmax(logits / temperature, dim=-1), top_p)
             next_id = int(torch.multinomial(probs.cpu(), 1, generator=generator).item())
         else:
             next_id = int(logits.argmax().item())
         if next_id == eos:
+            usage.finish_reason = "stop"
             return
+        usage.completion_tokens += 1
         yield next_id
         input_ids = torch.tensor([[next_id]], dtype=torch.long, device=device)
 
@@ -89,12 +113,13 @@ def stream_ids_as_text(tokenizer, token_ids: Iterator[int]) -> Iterator[str]:
 
 
 def stream_generate(source, prompt: str, max_new_tokens: int = 64, temperature: float = 0.0,
-                    seed: int | None = None) -> Iterator[str]:
+                    seed: int | None = None, top_p: float = 0.0, usage: Usage | None = None) -> Iterator[str]:
+    """Text pieces of the completion; `usage`, when given, holds the token counts and finish reason after."""
     model, tokenizer = source if isinstance(source, tuple) else load_for_generation(str(source))
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     ids = prompt_ids(tokenizer, prompt)
     yield from stream_ids_as_text(tokenizer, iter_token_ids(model, tokenizer, ids, max_new_tokens, temperature,
-                                                             generator))
+                                                             generator, top_p, usage))
 
 
 def generate_text(model, tokenizer, prompt: str, max_new_tokens: int = 64) -> str:

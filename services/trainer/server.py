@@ -16,13 +16,16 @@ commits out, fewer and larger, and delays delivery by as much).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from finetune.trainer.v1 import trainer_service_pb2, trainer_service_pb2_grpc
 from services.common.db import create_engine
+from services.common.model_ids import model_roots, parse_model_id
 from services.common.server import ServiceHost, create_host, run_service
 from services.common.settings import ServiceSettings
 from services.trainer.events import EventLog
 from services.trainer.monitor import ResourceSampler, Thresholds
-from services.trainer.rows import make_preparer
+from services.trainer.rows import make_preparer, resolve_model
 from services.trainer.service import TrainerServicer
 from services.trainer.store import TrainerStore
 from services.trainer.supervisor import Supervisor, SupervisorOptions
@@ -61,6 +64,18 @@ def supervisor_options(settings: ServiceSettings, gpu_count: int) -> SupervisorO
     )
 
 
+def model_resolver(settings: ServiceSettings):
+    """A model id to its directory for Generate without a run: the one model-id rule (local paths only under
+    FINETUNE_MODEL_ROOTS), built-ins built on first use, hub ids from the trainer's hub (its cache first)."""
+    roots, hub = model_roots(settings), settings.get("hub_endpoint", "", str)
+
+    def resolve(model: str) -> Path:
+        parse_model_id(model, field="model", local_roots=roots)
+        return resolve_model(model.strip(), settings.data_dir, hub_endpoint=hub)
+
+    return resolve
+
+
 def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
     """The trainer server, not started: `await host.start()` creates the schema, resumes runs a previous
     trainer left active, and turns SERVING."""
@@ -75,7 +90,7 @@ def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
         sampler,
     )
     servicer = TrainerServicer(store, events, supervisor, generate_threads=settings.get("generate_threads", 2, int),
-                               max_generations=settings.get("max_generations", 8, int))
+                               max_generations=settings.get("max_generations", 8, int), resolve_model=model_resolver(settings))
     host = create_host(settings, [(trainer_service_pb2_grpc.add_TrainerServiceServicer_to_server, servicer)], [SERVICE_NAME])
 
     async def start() -> None:

@@ -37,8 +37,9 @@ _CONVERTED_EVENTS = 4096  # recent events kept as protos: N subscribers of a run
 
 class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
     def __init__(self, store: TrainerStore, events: EventLog, supervisor: Supervisor, *, generate_threads: int = 2,
-                 max_generations: int = 8):
+                 max_generations: int = 8, resolve_model: Callable[[str], Path] | None = None):
         self.store = store
+        self.resolve_model = resolve_model  # a model id to its directory (blocking), for Generate without a run
         self.events = events
         self.supervisor = supervisor
         self._converted: collections.OrderedDict[tuple[str, int], run_pb2.RunEvent] = collections.OrderedDict()
@@ -170,7 +171,7 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
     # The trained model
 
     async def Generate(self, request, context):
-        run_id = parse_name(request.name, "runs")
+        run_id = parse_name(request.name, "runs") if request.name or not request.model else ""
         if not request.prompt:
             raise InvalidArgument("prompt is required", reason="PROMPT_REQUIRED")
         max_new = request.max_new_tokens or 64
@@ -178,22 +179,38 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
             raise InvalidArgument(f"max_new_tokens must be in [1, {MAX_NEW_TOKENS}], got {max_new}", reason="INVALID_MAX_NEW_TOKENS")
         if not (0.0 <= request.temperature <= 10.0) or math.isnan(request.temperature):
             raise InvalidArgument(f"temperature must be in [0, 10], got {request.temperature}", reason="INVALID_TEMPERATURE")
+        if not (0.0 <= request.top_p <= 1.0) or math.isnan(request.top_p):
+            raise InvalidArgument(f"top_p must be in [0, 1], got {request.top_p}", reason="INVALID_TOP_P", metadata={"field": "top_p"})
+        if run_id and request.model:
+            raise InvalidArgument("give name (a run) or model (a base model), not both", reason="NAME_AND_MODEL",
+                                  metadata={"field": "model"})
         if self._admitted_generations >= self._max_generations:  # admitted before the first await: counted at once
             raise ResourceExhausted(f"{self._admitted_generations} generations are running or waiting, the most this trainer "
                                     "takes at once; try again when one has ended", reason="GENERATION_BUSY",
                                     metadata={"max_generations": self._max_generations})
-        from services.trainer.generation import stream_generate
+        from services.trainer.generation import Usage, stream_generate
 
         self._admitted_generations += 1
+        usage = Usage()
+        seed = request.seed if request.HasField("seed") else None
         try:
-            row = await self.store.get_run(run_id)
-            source = base_model_dir(row) if request.base_model else trained_model_dir(row)
-            async for piece in iterate_in_thread(lambda: stream_generate(str(source), request.prompt, max_new, request.temperature),
-                                                 self._generations):
+            source = await self._generation_source(run_id, request)
+            async for piece in iterate_in_thread(
+                    lambda: stream_generate(str(source), request.prompt, max_new, request.temperature, seed, request.top_p, usage),
+                    self._generations):
                 yield trainer_service_pb2.GenerateResponse(text=piece)
         finally:
             self._admitted_generations -= 1
-        yield trainer_service_pb2.GenerateResponse(done=True)
+        yield trainer_service_pb2.GenerateResponse(done=True, prompt_tokens=usage.prompt_tokens,
+                                                   completion_tokens=usage.completion_tokens, finish_reason=usage.finish_reason)
+
+    async def _generation_source(self, run_id: str, request) -> Path:
+        if not run_id:
+            if self.resolve_model is None:
+                raise FailedPrecondition("this trainer answers only with runs: give name", reason="MODEL_GENERATION_OFF")
+            return await asyncio.to_thread(self.resolve_model, request.model)
+        row = await self.store.get_run(run_id)
+        return base_model_dir(row) if request.base_model else trained_model_dir(row)
 
     async def ListRunArtifacts(self, request, context):
         row = await self.store.get_run(parse_name(request.parent, "runs"))

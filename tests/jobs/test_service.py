@@ -280,3 +280,23 @@ async def test_model_ids_follow_the_one_rule_before_the_catalog_is_asked(jobs_se
         assert asked == []
         await expect_error(stub.ValidateConfiguration(pb.ValidateConfigurationRequest(dataset_rows=-5)),
                            grpc.StatusCode.INVALID_ARGUMENT, "INVALID_DATASET_ROWS", "must not be negative")
+
+
+async def test_a_jobs_metadata_is_kept_and_bounded(jobs_settings):
+    async with jobs_client(jobs_settings(), datasets(), catalog) as stub:
+        request = job_request("tagged")
+        request.metadata.update({"team": "support", "ticket": "x" * 512})
+        request.validate_only = True
+        assert dict((await stub.CreateJob(request)).metadata) == {"team": "support", "ticket": "x" * 512}
+        request.metadata["ticket"] = "x" * 513
+        _, metadata = await expect_error(stub.CreateJob(request), grpc.StatusCode.INVALID_ARGUMENT, "INVALID_JOB")
+        assert "longer than 512" in metadata["metadata.ticket"]
+        request.metadata.clear()
+        request.metadata.update({f"k{i}": "v" for i in range(17)})
+        _, metadata = await expect_error(stub.CreateJob(request), grpc.StatusCode.INVALID_ARGUMENT, "INVALID_JOB")
+        assert "at most 16" in metadata["metadata"]
+        request.metadata.clear()
+        request.metadata["kept"] = "yes"
+        request.validate_only = False
+        created = await stub.CreateJob(request)
+        assert dict((await stub.GetJob(pb.GetJobRequest(name=created.name))).metadata) == {"kept": "yes"}

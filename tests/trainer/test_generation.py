@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from services.catalog.builtin_models import build_tokenizer
-from services.trainer.generation import generate_text, load_for_generation, stream_generate, stream_ids_as_text
+import torch
+
+from services.trainer.generation import generate_text, load_for_generation, nucleus, stream_generate, stream_ids_as_text
 from tests.trainer.helpers import model_dir  # noqa: F401 (fixture)
 
 
@@ -29,3 +31,10 @@ def test_stream_generate_from_a_model_directory(model_dir, temperature):
     else:
         again = list(stream_generate(source, "alpha bravo", max_new_tokens=8, temperature=temperature, seed=3))
         assert again == pieces  # a seed makes sampling repeatable
+
+
+def test_nucleus_keeps_the_most_likely_tokens_up_to_top_p():
+    probs = torch.tensor([0.1, 0.5, 0.3, 0.1])
+    assert torch.allclose(nucleus(probs, 0.7), torch.tensor([0.0, 0.625, 0.375, 0.0]))  # 0.5 falls short, 0.5+0.3 reaches
+    assert torch.allclose(nucleus(probs, 0.2), torch.tensor([0.0, 1.0, 0.0, 0.0]))  # always at least the most likely
+    assert torch.equal(nucleus(probs, 0.0), probs) and torch.equal(nucleus(probs, 1.0), probs)

@@ -236,8 +236,32 @@ async def test_a_run_streams_every_event_once_to_each_subscriber_and_answers_the
 
     pieces = [r async for r in stub.Generate(pb.GenerateRequest(name=run.name, prompt="alpha bravo", max_new_tokens=5))]
     assert pieces[-1].done and len("".join(p.text for p in pieces)) > 0
+    last = pieces[-1]
+    assert last.prompt_tokens > len("alpha bravo") and (last.completion_tokens == 5) == (last.finish_reason == "length")
     diagnosis = await stub.DiagnoseRun(pb.DiagnoseRunRequest(name=run.name))
     assert diagnosis.summary and diagnosis.findings[0].code
+
+
+async def generated(stub, **fields) -> tuple[str, pb.GenerateResponse]:
+    pieces = [r async for r in stub.Generate(pb.GenerateRequest(**fields))]
+    return "".join(p.text for p in pieces), pieces[-1]
+
+
+async def test_a_base_model_answers_without_a_run_with_counts_seed_and_top_p(stub):
+    """Generate by model id (what the OpenAI layer uses for a base model): counts on the last message, a seed
+    that reproduces a sampled answer, nucleus sampling; the one model-id rule for what may be loaded."""
+    text, last = await generated(stub, model=TINY_MODEL_ID, prompt="alpha bravo", max_new_tokens=6)
+    assert last.done and last.prompt_tokens > 0 and last.completion_tokens <= 6 and last.finish_reason in ("stop", "length")
+    assert (last.completion_tokens == 6) == (last.finish_reason == "length")
+    sampled = [await generated(stub, model=TINY_MODEL_ID, prompt="alpha", max_new_tokens=8, temperature=1.0, seed=7, top_p=0.9)
+               for _ in range(2)]
+    assert sampled[0][0] == sampled[1][0]
+    for fields, reason in (({"model": "../../etc", "prompt": "x"}, "INVALID_MODEL_ID"),
+                           ({"model": "/etc", "prompt": "x"}, "MODEL_PATH_NOT_ALLOWED"),
+                           ({"model": TINY_MODEL_ID, "name": "runs/first", "prompt": "x"}, "NAME_AND_MODEL"),
+                           ({"model": TINY_MODEL_ID, "prompt": "x", "top_p": 1.5}, "INVALID_TOP_P")):
+        code, got = await rpc_error(stub.Generate(pb.GenerateRequest(**fields)).read())
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and got == reason, (fields, got)
 
 
 async def test_control_pause_resume_learning_rate_checkpoint_cancel_and_capacity(stub):

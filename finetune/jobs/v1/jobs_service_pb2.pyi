@@ -87,7 +87,14 @@ class GetBestConfigurationRequest(_message.Message):
     def __init__(self, mode: _Optional[str] = ...) -> None: ...
 
 class CreateJobRequest(_message.Message):
-    __slots__ = ("name", "description", "tags", "configuration", "model_saving", "priority", "timeout", "gpu_count", "mode", "job_id", "validate_only")
+    __slots__ = ("name", "description", "tags", "configuration", "model_saving", "priority", "timeout", "gpu_count", "mode", "job_id", "validate_only", "metadata")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
@@ -99,6 +106,7 @@ class CreateJobRequest(_message.Message):
     MODE_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     tags: _containers.RepeatedScalarFieldContainer[str]
@@ -110,7 +118,8 @@ class CreateJobRequest(_message.Message):
     mode: _configuration_pb2.ConfigurationMode
     job_id: str
     validate_only: bool
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., configuration: _Optional[_Union[_job_pb2.JobConfiguration, _Mapping]] = ..., model_saving: _Optional[_Union[_run_pb2.ModelSaving, _Mapping]] = ..., priority: _Optional[_Union[_job_pb2.JobPriority, str]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., gpu_count: _Optional[int] = ..., mode: _Optional[_Union[_configuration_pb2.ConfigurationMode, str]] = ..., job_id: _Optional[str] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+    metadata: _containers.ScalarMap[str, str]
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., configuration: _Optional[_Union[_job_pb2.JobConfiguration, _Mapping]] = ..., model_saving: _Optional[_Union[_run_pb2.ModelSaving, _Mapping]] = ..., priority: _Optional[_Union[_job_pb2.JobPriority, str]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., gpu_count: _Optional[int] = ..., mode: _Optional[_Union[_configuration_pb2.ConfigurationMode, str]] = ..., job_id: _Optional[str] = ..., validate_only: _Optional[bool] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class GetJobRequest(_message.Message):
     __slots__ = ("name",)

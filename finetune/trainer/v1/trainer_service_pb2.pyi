@@ -212,26 +212,38 @@ class GetCurrentResourcesRequest(_message.Message):
     def __init__(self, run: _Optional[str] = ...) -> None: ...
 
 class GenerateRequest(_message.Message):
-    __slots__ = ("name", "prompt", "max_new_tokens", "temperature", "base_model")
+    __slots__ = ("name", "prompt", "max_new_tokens", "temperature", "base_model", "model", "seed", "top_p")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     MAX_NEW_TOKENS_FIELD_NUMBER: _ClassVar[int]
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
     BASE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    TOP_P_FIELD_NUMBER: _ClassVar[int]
     name: str
     prompt: str
     max_new_tokens: int
     temperature: float
     base_model: bool
-    def __init__(self, name: _Optional[str] = ..., prompt: _Optional[str] = ..., max_new_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., base_model: _Optional[bool] = ...) -> None: ...
+    model: str
+    seed: int
+    top_p: float
+    def __init__(self, name: _Optional[str] = ..., prompt: _Optional[str] = ..., max_new_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., base_model: _Optional[bool] = ..., model: _Optional[str] = ..., seed: _Optional[int] = ..., top_p: _Optional[float] = ...) -> None: ...
 
 class GenerateResponse(_message.Message):
-    __slots__ = ("text", "done")
+    __slots__ = ("text", "done", "prompt_tokens", "completion_tokens", "finish_reason")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     DONE_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
     text: str
     done: bool
-    def __init__(self, text: _Optional[str] = ..., done: _Optional[bool] = ...) -> None: ...
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
+    def __init__(self, text: _Optional[str] = ..., done: _Optional[bool] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., finish_reason: _Optional[str] = ...) -> None: ...
 
 class ListRunArtifactsRequest(_message.Message):
     __slots__ = ("parent",)

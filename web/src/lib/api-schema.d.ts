@@ -1930,6 +1930,9 @@ export interface components {
             mode?: "CONFIGURATION_MODE_UNSPECIFIED" | "CONFIGURATION_MODE_MANUAL" | "CONFIGURATION_MODE_AUTOMATED";
             job_id?: string;
             validate_only?: boolean;
+            metadata?: {
+                [key: string]: string;
+            };
         };
         "finetune.jobs.v1.JobConfiguration": {
             model?: components["schemas"]["finetune.jobs.v1.ResourceReference"];
@@ -1986,6 +1989,9 @@ export interface components {
             end_time?: string;
             /** Format: date-time */
             update_time?: string;
+            metadata?: {
+                [key: string]: string;
+            };
         };
         "finetune.jobs.v1.StateTransition": {
             /** Format: int64 */
@@ -2491,10 +2497,20 @@ export interface components {
             /** Format: double */
             temperature?: number;
             base_model?: boolean;
+            model?: string;
+            /** Format: int64 */
+            seed?: number;
+            /** Format: double */
+            top_p?: number;
         };
         "finetune.trainer.v1.GenerateResponse": {
             text?: string;
             done?: boolean;
+            /** Format: int32 */
+            prompt_tokens?: number;
+            /** Format: int32 */
+            completion_tokens?: number;
+            finish_reason?: string;
         };
         "finetune.trainer.v1.ListRunArtifactsResponse": {
             artifacts?: components["schemas"]["finetune.trainer.v1.Artifact"][];
