@@ -14,6 +14,7 @@ from gateway.auth import BearerTokenMiddleware
 from gateway.downloads import call_download, is_download
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.health import health_route
+from gateway.openai_api import openai_routes
 from gateway.openapi import build_spec, openapi_routes
 from gateway.static import DEFAULT_WEB_DIR, dashboard_routes
 from gateway.routes import load_routes, rpc_routes, service_descriptors, service_short_name
@@ -45,6 +46,7 @@ def create_app(settings: ServiceSettings, *, adapters=None, streams=None) -> Sta
         health_route({service_short_name(s): s.full_name for s in services}),
         *openapi_routes(build_spec(table, adapters, streams)),
         *guide.guide_routes(methods, adapters, streams),
+        *openai_routes(),
         *rpc_routes(table, call_upload, call_download, is_download),
         *dashboard_routes(settings.get("web_dir", DEFAULT_WEB_DIR, Path)),  # last: every other GET is a dashboard page
     ]

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from gateway.errors import ApiError
+from gateway.openai_api import PREFIX as OPENAI_PREFIX, unauthenticated as openai_unauthenticated
 from gateway.static import is_api_path
 from services.common.tokens import bearer_matches
 
@@ -54,6 +55,9 @@ class BearerTokenMiddleware:
             websocket = WebSocket(scope, receive, send)
             await websocket.accept()
             await websocket.close(1008, "missing or wrong API token: send ?access_token=<token> or the Authorization header")
+            return
+        if scope["path"].startswith(OPENAI_PREFIX + "/"):  # the OpenAI SDK reads OpenAI's error shape
+            await openai_unauthenticated()(scope, receive, send)
             return
         message = "missing or wrong API token: send the header 'Authorization: Bearer <token>'"
         error = ApiError(401, "UNAUTHENTICATED", "UNAUTHENTICATED", message, headers={"WWW-Authenticate": "Bearer"})

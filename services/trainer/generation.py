@@ -113,13 +113,37 @@ def stream_ids_as_text(tokenizer, token_ids: Iterator[int]) -> Iterator[str]:
 
 
 def stream_generate(source, prompt: str, max_new_tokens: int = 64, temperature: float = 0.0,
-                    seed: int | None = None, top_p: float = 0.0, usage: Usage | None = None) -> Iterator[str]:
-    """Text pieces of the completion; `usage`, when given, holds the token counts and finish reason after."""
+                    seed: int | None = None, top_p: float = 0.0, usage: Usage | None = None,
+                    stop: tuple[str, ...] = ()) -> Iterator[str]:
+    """Text pieces of the completion, ending before the first of the `stop` texts; `usage`, when given, holds
+    the token counts and finish reason after."""
     model, tokenizer = source if isinstance(source, tuple) else load_for_generation(str(source))
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     ids = prompt_ids(tokenizer, prompt)
-    yield from stream_ids_as_text(tokenizer, iter_token_ids(model, tokenizer, ids, max_new_tokens, temperature,
-                                                             generator, top_p, usage))
+    usage = usage if usage is not None else Usage()
+    pieces = stream_ids_as_text(tokenizer, iter_token_ids(model, tokenizer, ids, max_new_tokens, temperature, generator, top_p, usage))
+    yield from until_stop(pieces, [s for s in stop if s], usage) if any(stop) else pieces
+
+
+def until_stop(pieces: Iterator[str], stop: list[str], usage: Usage) -> Iterator[str]:
+    """`pieces` up to the first stop text (excluded). Text that could begin a stop text is held back until
+    the next piece shows whether it does, so nothing of a stop text is ever yielded."""
+    held = ""
+    longest = max(len(s) for s in stop)
+    for piece in pieces:
+        held += piece
+        found = [i for i in (held.find(s) for s in stop) if i >= 0]
+        if found:
+            if min(found):
+                yield held[: min(found)]
+            usage.finish_reason = "stop"
+            return
+        keep = next((n for n in range(min(longest - 1, len(held)), 0, -1) if any(s.startswith(held[-n:]) for s in stop)), 0)
+        if len(held) > keep:
+            yield held[: len(held) - keep]
+            held = held[len(held) - keep:]
+    if held:
+        yield held
 
 
 def generate_text(model, tokenizer, prompt: str, max_new_tokens: int = 64) -> str:

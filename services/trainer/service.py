@@ -181,6 +181,8 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
             raise InvalidArgument(f"temperature must be in [0, 10], got {request.temperature}", reason="INVALID_TEMPERATURE")
         if not (0.0 <= request.top_p <= 1.0) or math.isnan(request.top_p):
             raise InvalidArgument(f"top_p must be in [0, 1], got {request.top_p}", reason="INVALID_TOP_P", metadata={"field": "top_p"})
+        if len(request.stop) > 4:
+            raise InvalidArgument(f"at most 4 stop texts, got {len(request.stop)}", reason="INVALID_STOP", metadata={"field": "stop"})
         if run_id and request.model:
             raise InvalidArgument("give name (a run) or model (a base model), not both", reason="NAME_AND_MODEL",
                                   metadata={"field": "model"})
@@ -196,7 +198,8 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
         try:
             source = await self._generation_source(run_id, request)
             async for piece in iterate_in_thread(
-                    lambda: stream_generate(str(source), request.prompt, max_new, request.temperature, seed, request.top_p, usage),
+                    lambda: stream_generate(str(source), request.prompt, max_new, request.temperature, seed, request.top_p, usage,
+                                            tuple(request.stop)),
                     self._generations):
                 yield trainer_service_pb2.GenerateResponse(text=piece)
         finally:

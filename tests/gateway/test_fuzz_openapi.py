@@ -20,10 +20,12 @@ pytestmark = pytest.mark.slow
 def test_no_generated_request_gets_a_server_error(tmp_path):
     st = Path(sys.executable).with_name("st")  # schemathesis, a dev dependency that make test installs
     (tmp_path / "suite").mkdir()
+    # One worker: hypothesis describes strategies with ast.parse, which CPython 3.11 can fail in two threads at
+    # once (SystemError "AST constructor recursion depth mismatch": a crash of the tool, not a finding).
     with running_suite(tmp_path / "suite", gateway_ports=1) as suite:
         result = subprocess.run(
             [str(st), "run", f"{suite.url}/openapi.json", "--checks", "not_a_server_error", "--max-examples", "15",
-             "--generation-deterministic", "--workers", "2", "--request-timeout", "60", "--no-color"],
+             "--generation-deterministic", "--workers", "1", "--request-timeout", "60", "--no-color"],
             capture_output=True, text=True, timeout=420, env=dict(os.environ, SCHEMATHESIS_HOOKS=""))
     summary = result.stdout[result.stdout.find("SUMMARY"):]
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]

@@ -38,3 +38,18 @@ def test_nucleus_keeps_the_most_likely_tokens_up_to_top_p():
     assert torch.allclose(nucleus(probs, 0.7), torch.tensor([0.0, 0.625, 0.375, 0.0]))  # 0.5 falls short, 0.5+0.3 reaches
     assert torch.allclose(nucleus(probs, 0.2), torch.tensor([0.0, 1.0, 0.0, 0.0]))  # always at least the most likely
     assert torch.equal(nucleus(probs, 0.0), probs) and torch.equal(nucleus(probs, 1.0), probs)
+
+
+@pytest.mark.parametrize("pieces, stop, expected", [
+    (["Hello wor", "ld. Bye"], ["."], ["Hello wor", "ld"]),
+    (["ab", "c<", "/s", ">tail"], ["</s>"], ["ab", "c"]),  # the stop text spans pieces: none of it yielded
+    (["a<", "b"], ["</s>"], ["a", "<b"]),  # held back while it could begin one, then yielded
+    (["STOP"], ["STOP"], []),
+    (["no stop here"], ["zz"], ["no stop here"]),
+])
+def test_until_stop_never_yields_any_of_a_stop_text(pieces, stop, expected):
+    from services.trainer.generation import Usage, until_stop
+
+    usage = Usage()
+    assert list(until_stop(iter(pieces), stop, usage)) == expected
+    assert (usage.finish_reason == "stop") == any(s in "".join(pieces) for s in stop)

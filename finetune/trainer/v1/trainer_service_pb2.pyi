@@ -212,7 +212,7 @@ class GetCurrentResourcesRequest(_message.Message):
     def __init__(self, run: _Optional[str] = ...) -> None: ...
 
 class GenerateRequest(_message.Message):
-    __slots__ = ("name", "prompt", "max_new_tokens", "temperature", "base_model", "model", "seed", "top_p")
+    __slots__ = ("name", "prompt", "max_new_tokens", "temperature", "base_model", "model", "seed", "top_p", "stop")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     MAX_NEW_TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -221,6 +221,7 @@ class GenerateRequest(_message.Message):
     MODEL_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     TOP_P_FIELD_NUMBER: _ClassVar[int]
+    STOP_FIELD_NUMBER: _ClassVar[int]
     name: str
     prompt: str
     max_new_tokens: int
@@ -229,7 +230,8 @@ class GenerateRequest(_message.Message):
     model: str
     seed: int
     top_p: float
-    def __init__(self, name: _Optional[str] = ..., prompt: _Optional[str] = ..., max_new_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., base_model: _Optional[bool] = ..., model: _Optional[str] = ..., seed: _Optional[int] = ..., top_p: _Optional[float] = ...) -> None: ...
+    stop: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., prompt: _Optional[str] = ..., max_new_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., base_model: _Optional[bool] = ..., model: _Optional[str] = ..., seed: _Optional[int] = ..., top_p: _Optional[float] = ..., stop: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GenerateResponse(_message.Message):
     __slots__ = ("text", "done", "prompt_tokens", "completion_tokens", "finish_reason")

@@ -281,7 +281,8 @@ class TrainerServiceServicer:
         or, with model instead of name, by a base model that no run needs), a piece at a time; the last message
         carries the token counts and why it stopped. Returns NOT_FOUND if the run does not exist,
         FAILED_PRECONDITION unless it completed with an adapter (with base_model: until it has been prepared),
-        and INVALID_ARGUMENT for an empty prompt or out-of-range max_new_tokens, temperature or top_p.
+        and INVALID_ARGUMENT for an empty prompt, out-of-range max_new_tokens, temperature or top_p, or more
+        than 4 stop texts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

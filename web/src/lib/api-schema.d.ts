@@ -2502,6 +2502,7 @@ export interface components {
             seed?: number;
             /** Format: double */
             top_p?: number;
+            stop?: string[];
         };
         "finetune.trainer.v1.GenerateResponse": {
             text?: string;
