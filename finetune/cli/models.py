@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 
 import typer
 from rich.text import Text
@@ -9,6 +10,7 @@ from rich.text import Text
 from finetune.catalog.v1 import catalog_service_pb2 as pb, model_pb2
 from finetune.cli import render
 from finetune.cli.context import EXIT_FAILED, State, state
+from services.common.model_ids import FINE_TUNED_NAMESPACE, fine_tuned_id
 
 app = typer.Typer(help="Find language models, keep a collection, check what can be fine-tuned here.", no_args_is_help=True)
 
@@ -103,3 +105,48 @@ def check(
         render.availability(st.out, report)
     if not report.can_fine_tune:
         raise typer.Exit(EXIT_FAILED)
+
+
+def export_model(st: State, name: str, directory: Path, adapter: bool = False) -> list[Path]:
+    """Writes a fine-tuned model's files into `directory`: the merged model (what `from_pretrained` and
+    `pipeline("text-generation", model=directory)` load unchanged) or, with `adapter`, the LoRA adapter alone."""
+    from finetune.trainer.v1 import trainer_service_pb2 as tpb
+
+    model_id = name if name.startswith(FINE_TUNED_NAMESPACE + "/") else fine_tuned_id(name)
+    model = st.stub("catalog").GetModel(pb.GetModelRequest(name=f"models/{model_id}"))
+    origin = model.fine_tuned
+    if not origin.run:
+        raise typer.BadParameter(f"{model_id} is not a model fine-tuned here", param_hint="NAME")
+    folder = "adapter" if adapter or not origin.model_dir else "model"
+    trainer = st.stub("trainer")
+    listed = trainer.ListRunArtifacts(tpb.ListRunArtifactsRequest(parent=origin.run)).artifacts
+    wanted = [a for a in listed if a.path.startswith(folder + "/")]
+    if not wanted:
+        raise typer.BadParameter(f"the run {origin.run} keeps no {folder}/ folder (is this the trainer that trained it?)")
+    written = []
+    for artifact in wanted:
+        target = directory / artifact.path.removeprefix(folder + "/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("wb") as out:
+            for part in trainer.ReadRunArtifact(tpb.ReadRunArtifactRequest(name=artifact.name)):
+                out.write(part.chunk)
+        written.append(target)
+    return written
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., metavar="NAME", help="The fine-tuned model's name (model_saving.model_name) or its id finetune-models/NAME."),
+    directory: Path = typer.Argument(..., metavar="DIR", help="Where to write it (created if missing)."),
+    adapter: bool = typer.Option(False, "--adapter", help="Only the LoRA adapter (loads on its base model with peft)."),
+) -> None:
+    """Export a model fine-tuned here into a folder that transformers loads as it is."""
+    st = state(ctx)
+    written = export_model(st, name, directory, adapter)
+    total = sum(p.stat().st_size for p in written)
+    if st.json:
+        st.emit_json({"directory": str(directory), "files": [str(p) for p in written], "bytes": total})
+    else:
+        st.out.print(f"wrote {len(written)} files ({total / 1e6:.1f} MB) to {directory}: "
+                     f"pipeline(\"text-generation\", model=\"{directory}\") loads it")

@@ -12,6 +12,7 @@ joined with the training file into one dataset with that validation split. `fine
 from __future__ import annotations
 
 import math
+import re
 import secrets
 import string as _string
 from typing import Any, AsyncIterator
@@ -30,6 +31,7 @@ from gateway.openai_api.files import FILE_TAG, get_dataset, rows_jsonl
 from services.common.hyperparameters import TrainingConfig
 
 BASE_LEARNING_RATE = TrainingConfig().learning_rate
+_SUFFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 OWNER = "local"
 JOB_TAG = "openai"
 # The job's metadata keys this layer keeps for itself (a caller's own keys may not start so).
@@ -161,8 +163,9 @@ async def create_job(request: Request) -> JSONResponse:
     training_id = string(body, "training_file", required=True)
     validation_id = string(body, "validation_file") or None
     suffix = string(body, "suffix")
-    if len(suffix) > 64 or any(c in suffix for c in ":/ "):
-        raise OpenAIError(400, "suffix must be at most 64 characters without ':', '/' or spaces", param="suffix", code="invalid_value")
+    if suffix and not _SUFFIX.match(suffix):
+        raise OpenAIError(400, "suffix must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+                          param="suffix", code="invalid_value")
     if body.get("integrations"):
         raise OpenAIError(400, "integrations are not supported: every job is followed live in the dashboard instead",
                           param="integrations", code="unsupported_parameter")
@@ -195,7 +198,8 @@ async def create_job(request: Request) -> JSONResponse:
         configuration=job_pb2.JobConfiguration(model=job_pb2.ResourceReference(uid=model),
                                                dataset=job_pb2.ResourceReference(uid=dataset),
                                                hyperparameters=run_pb2.Hyperparameters(**values)),
-        model_saving=run_pb2.ModelSaving(save_model=True, model_name=suffix or job_id))
+        # Registered as finetune-models/<suffix>-<job id> when it completes: a suffix may repeat, a job id does not.
+        model_saving=run_pb2.ModelSaving(save_model=True, model_name=f"{suffix}-{job_id}" if suffix else job_id))
     try:
         job = await unary(request, "jobs", "CreateJob", create, job_pb2.Job)
     except ApiError as exc:

@@ -149,7 +149,7 @@ def check_availability(
 
 
 def resolve_model_ref(model_id: str, local_roots: tuple[Path, ...] = ()) -> tuple[str, str]:
-    """("builtin" | "local_path" | "hub_id", reference); InvalidArgument naming `model_id` for anything else."""
+    """("builtin" | "fine_tuned" | "local_path" | "hub_id", reference); InvalidArgument naming `model_id` for anything else."""
     ref = parse_model_id(model_id, field="model_id", local_roots=local_roots)
     if ref.kind == "builtin" and not is_builtin(ref.id):
         return "hub_id", ref.id  # not one of ours: the hub and the cache are asked, and say it does not exist

@@ -12,6 +12,9 @@ The rule, first match wins (`categorize`):
 5. **Conversational** - a word of the repo name is "chat", or the hub tags it "conversational".
 6. **Text Generation** - everything else.
 
+**Fine-tuned** holds the models fine-tuned here (`finetune-models/<name>`), registered when their job
+completes; the rule above never assigns it.
+
 Instruction words come before the "conversational" tag because the hub tags almost every
 instruction-tuned model with a chat template "conversational"; the name says what it was tuned for.
 Words are the repo name (not the org) split on "-", "_", "." and spaces, lowercased.
@@ -28,6 +31,7 @@ INSTRUCTION_FOLLOWING = "Instruction Following"
 CONVERSATIONAL = "Conversational"
 MULTIMODAL = "Multimodal"
 COMPACT = "Compact Models"
+FINE_TUNED = "Fine-tuned"  # the registry's: models fine-tuned here; the rule never assigns it
 
 CATEGORIES: tuple[str, ...] = (
     TEXT_GENERATION,
@@ -36,6 +40,7 @@ CATEGORIES: tuple[str, ...] = (
     CONVERSATIONAL,
     MULTIMODAL,
     COMPACT,
+    FINE_TUNED,
 )
 
 MULTIMODAL_TASKS = frozenset(

@@ -36,6 +36,7 @@ PROVIDERS: dict[str, str] = {
     "tiiuae": "TII",
     "Salesforce": "Salesforce",
     "finetune-builtin": "Built-in",
+    "finetune-models": "Fine-tuned here",
 }
 
 # "8B", "1.1B", "135M" standing alone in a repo name: "Llama-3.1-8B-Instruct", "SmolLM2-135M". At most five
@@ -71,6 +72,7 @@ class ModelRecord:
     fine_tune_note: str = ""  # why it is not fine-tunable, when it is not
     use_case: str = ""  # the guide's recommendation it answers, for curated entries
     source: Source = "hub"
+    fine_tuned: dict | None = None  # a model fine-tuned here: FineTunedOrigin's fields
 
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)

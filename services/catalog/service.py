@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from google.protobuf import empty_pb2, timestamp_pb2
+from google.protobuf import empty_pb2, json_format, timestamp_pb2
 
 from finetune.catalog.v1 import catalog_service_pb2 as pb, catalog_service_pb2_grpc, model_pb2
 from services.catalog import categories
@@ -16,7 +16,8 @@ from services.common.memory import machine_memory
 from services.catalog.offline import browse, filter_records, offline_records
 from services.catalog.records import ModelRecord, make_record
 from services.catalog.store import CollectionRow, CollectionStore, record_from_row
-from services.common.errors import InvalidArgument
+from services.common.errors import InvalidArgument, NotFound
+from services.common.model_ids import FINE_TUNED_NAMESPACE, fine_tuned_name
 from services.common.ids import clamp_page_size, next_page_token, page_offset
 
 CATEGORY_RULE = categories.__doc__.split("\n\n", 1)[1].strip()
@@ -77,7 +78,9 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
         model_id = m.id.strip() or m.name.strip().removeprefix("models/")
         if not model_id:
             raise InvalidArgument("model.id is required, e.g. 'meta-llama/Llama-3.1-8B-Instruct'", reason="MISSING_MODEL_ID")
-        resolve_model_ref(model_id, self.model_roots)  # raises InvalidArgument naming what is wrong with the id
+        kind, _ = resolve_model_ref(model_id, self.model_roots)  # raises InvalidArgument naming what is wrong with the id
+        if kind == "fine_tuned" or m.HasField("fine_tuned"):
+            return await self._register(model_id, m)
         known = known_record(model_id)
         given = {
             "name": m.display_name.strip() or None,
@@ -90,6 +93,25 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
         else:
             record = make_record(model_id, source="collection", tags=tuple(m.tags), pipeline_tag=m.pipeline_tag or None, architecture=m.architecture or None, **given)
         model = to_proto(record.replace(source="collection"))  # before storing: what cannot be answered is not kept
+        model.add_time.FromDatetime((await self.store.add(record)).add_time)
+        return model
+
+    async def _register(self, model_id: str, m: model_pb2.Model) -> model_pb2.Model:
+        """A model fine-tuned here, registered by the jobs service when its job completes."""
+        name = fine_tuned_name(model_id)
+        origin = m.fine_tuned
+        if name is None or not origin.job or not origin.base_model:
+            raise InvalidArgument(f"a fine-tuned model is registered as '{FINE_TUNED_NAMESPACE}/<name>' with fine_tuned.job and "
+                                  f"fine_tuned.base_model (the jobs service does it when a job completes); got {model_id!r}",
+                                  reason="INVALID_FINE_TUNED_MODEL", metadata={"field": "model.fine_tuned"})
+        base = known_record(origin.base_model) or make_record(origin.base_model, source="collection")
+        record = make_record(
+            model_id, source="collection", name=m.display_name.strip() or name, provider="Fine-tuned here",
+            category=categories.FINE_TUNED, parameter_count=base.parameter_count, architecture=base.architecture,
+            is_causal_lm=True, fine_tunable=True, tags=tuple(m.tags) or ("fine-tuned",),
+            description=m.description or f"{origin.base_model} fine-tuned by {origin.job} on {origin.dataset or 'its dataset'}",
+            fine_tuned=json_format.MessageToDict(origin, preserving_proto_field_name=True))
+        model = to_proto(record)
         model.add_time.FromDatetime((await self.store.add(record)).add_time)
         return model
 
@@ -114,14 +136,27 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
             total_size=len(records),
         )
 
+    async def _origin(self, model_id: str) -> dict:
+        try:
+            row = await self.store.get(model_id)
+        except NotFound:
+            raise NotFound(f"there is no fine-tuned model {model_id!r}: a job that saves its model under a model_name registers "
+                           "it when it completes (ListModels with category Fine-tuned lists them)",
+                           reason="FINE_TUNED_MODEL_NOT_FOUND", metadata={"model_id": model_id}) from None
+        return record_from_row(row).fine_tuned or {}
+
     async def DeleteModel(self, request, context) -> empty_pb2.Empty:
         await self.store.delete(_model_id_from_name(request.name))
         return empty_pb2.Empty()
 
     async def CheckModelAvailability(self, request, context) -> model_pb2.ModelAvailability:
+        model_id, origin = request.model_id, None
+        if fine_tuned_name(model_id.strip()) is not None:  # checked as the model it was fine-tuned from
+            origin = await self._origin(model_id.strip())
+            model_id = origin["base_model"]
         report = await asyncio.to_thread(
             check_availability,
-            request.model_id,
+            model_id,
             data_dir=self.data_dir,
             hub=None if self.hub is None or self.hub.offline else self.hub,
             cache_dir=self.cache_dir,
@@ -131,6 +166,11 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
             device_memory_info=machine_memory(),
             local_roots=self.model_roots,
         )
+        if origin is not None:
+            report.model_id, report.locations = request.model_id.strip(), ["fine_tuned"]
+            report.local_path = origin.get("model_dir") or origin.get("adapter_dir", "")
+            report.notes.append(f"fine-tuned from {origin['base_model']} by {origin['job']}; its files are on the trainer at "
+                                f"{origin.get('trainer') or 'the address the job ran on'}")
         d = report.to_dict()
         d["gated"] = "" if d["gated"] is False else str(d["gated"]) if d["gated"] is not True else "manual"
         return model_pb2.ModelAvailability(**{k: v for k, v in d.items() if v is not None})
@@ -161,6 +201,7 @@ def to_proto(record: ModelRecord) -> model_pb2.Model:
         fine_tune_note=record.fine_tune_note,
         use_case=record.use_case,
         source=record.source,
+        fine_tuned=json_format.ParseDict(record.fine_tuned, model_pb2.FineTunedOrigin()) if record.fine_tuned else None,
     )
 
 

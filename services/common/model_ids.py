@@ -2,6 +2,8 @@
 
 A model id is one of:
 - a built-in model, `finetune-builtin/<name>` (built offline on first use);
+- a model fine-tuned here, `finetune-models/<name>` (the job's `model_saving.model_name`, registered in the
+  catalog when the job completes; the trainer that trained it resolves it to its merged model);
 - a Hugging Face Hub id, `name` or `org/name`: ASCII letters, digits, '-', '_' and '.', at most 96
   characters, no '--' or '..', each part starting and ending with a letter or digit (the hub's rule).
   A model in the catalog's collection is named by the same ids;
@@ -28,6 +30,7 @@ from services.common.errors import InvalidArgument
 MAX_MODEL_ID_CHARS = 512  # the catalog stores ids in a column of this size
 MAX_HUB_ID_CHARS = 96
 BUILTIN_NAMESPACE = "finetune-builtin"
+FINE_TUNED_NAMESPACE = "finetune-models"
 ROOTS_SETTING = "FINETUNE_MODEL_ROOTS"
 _HUB_PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
 _HUB_ID = re.compile(rf"^(?:{_HUB_PART}/)?{_HUB_PART}$")
@@ -35,7 +38,7 @@ HUB_ID_FORM = (
     f"'org/name' (letters, digits, '-', '_', '.', no '--' or '..', at most {MAX_HUB_ID_CHARS} characters)"
 )
 
-Kind = Literal["builtin", "hub_id", "local_path"]
+Kind = Literal["builtin", "fine_tuned", "hub_id", "local_path"]
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,8 @@ def parse_model_id(value: str, *, field: str, local_roots: Sequence[Path] | None
     if model_id.startswith("/"):
         return ModelRef("local_path", model_id, _local_dir(model_id, field, local_roots))
     if _HUB_ID.match(model_id) and len(model_id) <= MAX_HUB_ID_CHARS and "--" not in model_id and ".." not in model_id:
-        kind: Kind = "builtin" if model_id.startswith(BUILTIN_NAMESPACE + "/") else "hub_id"
+        kind: Kind = ("builtin" if model_id.startswith(BUILTIN_NAMESPACE + "/") else
+                      "fine_tuned" if model_id.startswith(FINE_TUNED_NAMESPACE + "/") else "hub_id")
         return ModelRef(kind, model_id)
     hint = " (home directories ('~') are not expanded)" if model_id.startswith("~") else ""
     raise _invalid(f"{field} {model_id!r} is not a valid model id{hint}: use {HUB_ID_FORM}, a built-in model id, or "
@@ -106,3 +110,14 @@ def _local_dir(model_id: str, field: str, roots: Sequence[Path] | None) -> Path 
 
 def _invalid(message: str, reason: str, field: str, model_id: str) -> InvalidArgument:
     return InvalidArgument(message, reason=reason, metadata={"field": field, "model_id": model_id[:200]})
+
+
+def fine_tuned_id(model_name: str) -> str:
+    """The model id a job's `model_saving.model_name` is registered under."""
+    return f"{FINE_TUNED_NAMESPACE}/{model_name}"
+
+
+def fine_tuned_name(model_id: str) -> str | None:
+    """`finetune-models/<name>` -> name; None for any other id."""
+    prefix = FINE_TUNED_NAMESPACE + "/"
+    return model_id[len(prefix):] if model_id.startswith(prefix) and len(model_id) > len(prefix) else None

@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
-from services.common.errors import InvalidArgument, NotFound, Unavailable
+from services.common.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable
 from services.common.hyperparameters import gpu_shortfall, target_modules_error
 from services.common.ids import new_id, parse_name
-from services.common.model_ids import parse_model_id
+from services.common.model_ids import fine_tuned_id, parse_model_id
 from services.common.memory import MachineMemory
 from services.jobs import uid as uid_codec
 from services.jobs.clients import DatasetInfo, DatasetLookup, ModelCheck, ModelChecker, lookup_or_problem
@@ -77,8 +77,10 @@ class Problems:
 
 class JobManager:
     def __init__(self, store: JobStore, dispatcher: Dispatcher, *, datasets: DatasetLookup, models: ModelChecker,
-                 memory: Callable[[], MachineMemory] | None = None, max_attempts: int = 3):
+                 memory: Callable[[], MachineMemory] | None = None, max_attempts: int = 3,
+                 registry: Callable[[str], Awaitable[bool]] | None = None):
         self.store = store
+        self.registry = registry  # whether the catalog has a model id registered
         self.dispatcher = dispatcher
         self.datasets = datasets
         self.models = models
@@ -222,6 +224,9 @@ class JobManager:
             if gpus is not None and draft.gpu_count > gpus:
                 problems.add("gpu_count", gpu_shortfall(draft.gpu_count, gpus, "the largest trainer"))
         problems.raise_if_any()
+        saved_name = _saved_model_name(draft)
+        if saved_name:
+            await self._check_name_free(saved_name)
 
         warnings = list(report.warnings)
         if draft.configuration_uid and draft.configuration_uid != report.uid:
@@ -234,7 +239,8 @@ class JobManager:
         saving = {k: draft.model_saving[k] for k in SAVING_FIELDS if k in draft.model_saving}
         row = JobRow(
             id=job_id or new_id("job"), display_name=draft.display_name.strip() or f"{model} on {dataset.display_name or dataset.id}",
-            description=draft.description, tags=dumps(tags), metadata_json=dumps(draft.metadata), model=model, model_name=draft.model_name,
+            description=draft.description, tags=dumps(tags), metadata_json=dumps(draft.metadata), saved_model_name=saved_name,
+            model=model, model_name=draft.model_name,
             dataset=dataset.id, dataset_name=draft.dataset_name or dataset.display_name, dataset_rows=dataset.train_rows,
             hyperparameters=dumps(report.normalized), config_uid=report.uid, mode=mode, model_saving=dumps(saving),
             priority=PRIORITIES[draft.priority], timeout_seconds=float(draft.timeout_seconds), gpu_count=draft.gpu_count,
@@ -260,6 +266,17 @@ class JobManager:
         return await self.submit(row, draft.hub_token)
 
     # --- helpers -------------------------------------------------------------------------------
+
+    async def _check_name_free(self, name: str) -> None:
+        """A saved model's name names one model: ALREADY_EXISTS when a job already saves one under it or the
+        catalog has it registered."""
+        holder = await self.store.job_saving_model(name)
+        registered = holder is None and self.registry is not None and await self.registry(fine_tuned_id(name))
+        if holder is not None or registered:
+            who = f"job 'jobs/{holder.id}' ({holder.state})" if holder is not None else f"the registered model {fine_tuned_id(name)!r}"
+            raise AlreadyExists(f"model_saving.model_name {name!r} is taken by {who}: pick another name, or delete the "
+                                "registered model first", reason="MODEL_NAME_TAKEN",
+                                metadata={"field": "model_saving.model_name", "model_name": name})
 
     def _memory(self) -> MachineMemory | None:
         try:
@@ -319,6 +336,12 @@ def _clean_tags(tags: list[str], problems: Problems) -> list[str]:
         if len(tag) > MAX_TAG_CHARS:
             problems.add("tags", f"tag {tag[:20]!r}... is longer than {MAX_TAG_CHARS} characters")
     return cleaned
+
+
+def _saved_model_name(draft: JobDraft) -> str:
+    """The name the job's model will be registered under; "" when it saves none (sweep trials never do)."""
+    saving = draft.model_saving
+    return str(saving.get("model_name") or "") if saving.get("save_model") and not draft.sweep_id else ""
 
 
 def _check_metadata(metadata: dict[str, str], problems: Problems) -> None:

@@ -15,6 +15,7 @@ from services.common.db import create_engine
 from services.common.server import ServiceHost, create_host, run_service
 from services.common.settings import ServiceSettings
 from services.jobs.clients import DatasetLookup, GrpcDatasetLookup, GrpcModelChecker, ModelChecker
+from services.jobs.registry import CatalogRegistry
 from services.jobs.dispatcher import DispatchOptions, Dispatcher
 from services.jobs.manager import JobManager
 from services.jobs.secrets import SecretBox
@@ -50,8 +51,11 @@ def build_server(settings: ServiceSettings, *, datasets: DatasetLookup | None = 
     ))
     dataset_client = GrpcDatasetLookup(settings.dataset_address, settings.api_token)
     catalog_client = GrpcModelChecker(settings.catalog_address, settings.api_token)
+    registry = CatalogRegistry(settings.catalog_address, settings.api_token)
+    dispatcher.final_hooks.append(registry.register)
     manager = JobManager(store, dispatcher, datasets=datasets or dataset_client, models=models or catalog_client,
-                         memory=machine_memory, max_attempts=get("max_attempts", 3, int))
+                         memory=machine_memory, max_attempts=get("max_attempts", 3, int),
+                         registry=registry.is_registered if models is None else None)
     sweeps = SweepManager(store, dispatcher, manager, settings.effective_database_url,
                           poll_interval=get("sweep_poll_seconds", 5.0, float))
     servicer = JobsServicer(store, manager, sweeps)
@@ -68,6 +72,7 @@ def build_server(settings: ServiceSettings, *, datasets: DatasetLookup | None = 
         await trainers.close()
         await dataset_client.close()
         await catalog_client.close()
+        await registry.close()
         await engine.dispose()
 
     host.on_start.append(start)

@@ -70,6 +70,8 @@ class JobRow(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[str] = mapped_column(Text, default="[]")
     metadata_json: Mapped[str | None] = mapped_column(Text, nullable=True, default="{}")  # the caller's key-value pairs
+    # model_saving.model_name when the job saves its model under a name (not for sweep trials): one job per name
+    saved_model_name: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     model: Mapped[str] = mapped_column(Text, default="")
     model_name: Mapped[str] = mapped_column(String(512), default="")
     dataset: Mapped[str] = mapped_column(String(256), default="")  # the dataset id
@@ -284,6 +286,13 @@ class JobStore:
             raise AlreadyExists(f"job 'jobs/{row.id}' already exists; pick another job_id", reason="JOB_EXISTS") from None
         self.changes.notify(row.id)
         return row
+
+    async def job_saving_model(self, model_name: str) -> JobRow | None:
+        """The job, not failed or cancelled, that saves (or saved) its model as `model_name`."""
+        ended = (JobState.FAILED.value, JobState.CANCELLED.value)
+        async with self.sessions() as s:
+            return (await s.scalars(select(JobRow).where(JobRow.saved_model_name == model_name, JobRow.state.not_in(ended))
+                                    .limit(1))).first()
 
     async def get_job(self, job_id: str) -> JobRow:
         async with self.sessions() as s:

@@ -13,6 +13,7 @@ from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.grpc_errors import from_rpc_error
 from services.common.hyperparameters import ALL_LINEAR, target_modules_error
 from services.common.lora import lora_target_modules_at
+from services.common.model_ids import fine_tuned_name
 from services.common.server import channel_options
 from services.common.settings import MB
 
@@ -115,14 +116,29 @@ def check_model_targets(model_dir: Path, target_modules: list[str]) -> None:
         raise error
 
 
-def make_preparer(data_dir: Path, dataset_address: str, hub_endpoint: str = "", api_token: str = ""):
+async def fine_tuned_model_dir(store, model_id: str) -> Path | None:
+    """The merged model folder of `finetune-models/<name>` on this trainer; None for any other id."""
+    name = fine_tuned_name(model_id.strip())
+    if name is None:
+        return None
+    row = await store.find_saved_model(name)
+    folder = Path(row.run_dir) / "artifacts" / "model" if row is not None else None
+    if folder is None or not (folder / "config.json").is_file():
+        raise NotFound(f"model {model_id!r} is not on this trainer: a completed run that saved its merged model (save_model) "
+                       f"as {name!r} is needed", reason="FINE_TUNED_MODEL_NOT_FOUND", metadata={"model": model_id})
+    return folder
+
+
+def make_preparer(data_dir: Path, dataset_address: str, hub_endpoint: str = "", api_token: str = "", store=None):
     """The supervisor's `prepare`: the model as a directory (LoRA targets checked) and the rows, inline or
-    from the dataset service."""
+    from the dataset service. A model fine-tuned here (`finetune-models/<name>`) is its run's merged model."""
     from services.trainer.supervisor import PreparedInputs
 
     async def prepare(request, config) -> PreparedInputs:
-        model_path = await asyncio.to_thread(resolve_model, request.model, data_dir, hub_endpoint=hub_endpoint,
-                                             hub_token=request.hub_token)
+        model_path = await fine_tuned_model_dir(store, request.model) if store is not None else None
+        if model_path is None:
+            model_path = await asyncio.to_thread(resolve_model, request.model, data_dir, hub_endpoint=hub_endpoint,
+                                                 hub_token=request.hub_token)
         await asyncio.to_thread(check_model_targets, model_path, config.target_modules)
         if request.dataset:
             train, validation = await fetch_dataset_rows(dataset_address, request.dataset, api_token=api_token)

@@ -86,7 +86,7 @@ def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
     sampler = ResourceSampler(settings.data_dir)
     supervisor = Supervisor(
         store, events, supervisor_options(settings, sampler.gpus.count),
-        make_preparer(settings.data_dir, settings.dataset_address, settings.get("hub_endpoint", "", str), settings.api_token),
+        make_preparer(settings.data_dir, settings.dataset_address, settings.get("hub_endpoint", "", str), settings.api_token, store),
         sampler,
     )
     servicer = TrainerServicer(store, events, supervisor, generate_threads=settings.get("generate_threads", 2, int),

@@ -23,6 +23,7 @@ from services.common.hyperparameters import TrainingConfig
 from services.common.ids import clamp_page_size, next_page_token, page_offset, parse_name
 from services.trainer import downloads, history
 from services.trainer.events import Event, EventLog
+from services.trainer.rows import fine_tuned_model_dir
 from services.trainer.store import COMPLETED, RunRow, TrainerStore
 from services.trainer.supervisor import RunRequest, Supervisor
 from services.trainer.worker import RUN_SPEC
@@ -209,6 +210,9 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
 
     async def _generation_source(self, run_id: str, request) -> Path:
         if not run_id:
+            fine_tuned = await fine_tuned_model_dir(self.store, request.model)
+            if fine_tuned is not None:
+                return fine_tuned
             if self.resolve_model is None:
                 raise FailedPrecondition("this trainer answers only with runs: give name", reason="MODEL_GENERATION_OFF")
             return await asyncio.to_thread(self.resolve_model, request.model)

@@ -139,6 +139,14 @@ class TrainerStore:
             raise exists from None
         return row
 
+    async def find_saved_model(self, model_name: str) -> RunRow | None:
+        """The newest completed run that saved its model as `model_name` (model_saving.model_name)."""
+        needle = '"model_name":' + json.dumps(model_name)
+        async with self.sessions() as s:
+            rows = (await s.scalars(select(RunRow).where(RunRow.state == "completed", RunRow.spec.contains(needle))
+                                    .order_by(RunRow.end_time.desc()))).all()
+        return next((r for r in rows if r.spec_dict().get("model_saving", {}).get("model_name") == model_name), None)
+
     async def get_run(self, run_id: str) -> RunRow:
         async with self.sessions() as s:
             row = await s.get(RunRow, run_id)

@@ -67,7 +67,7 @@ def test_category_rule(model_id, kwargs, expected):
     assert categorize(model_id, **kwargs) == expected
 
 
-def test_categories_are_the_guides_six():
+def test_categories_are_the_guides_six_and_the_registrys():
     assert CATEGORIES == (
         "Text Generation",
         "Code Generation",
@@ -75,6 +75,7 @@ def test_categories_are_the_guides_six():
         "Conversational",
         "Multimodal",
         "Compact Models",
+        "Fine-tuned",
     )
 
 

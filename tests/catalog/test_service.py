@@ -72,7 +72,8 @@ async def test_browse_and_categories_work_offline(settings):
     async with running(build_server, settings) as channel:
         stub = catalog_service_pb2_grpc.CatalogServiceStub(channel)
         cats = await stub.ListCategories(pb.ListCategoriesRequest())
-        assert list(cats.categories) == ["Text Generation", "Code Generation", "Instruction Following", "Conversational", "Multimodal", "Compact Models"]
+        assert list(cats.categories) == ["Text Generation", "Code Generation", "Instruction Following", "Conversational", "Multimodal", "Compact Models",
+                                        "Fine-tuned"]
         assert "first match wins" in cats.rule
         groups = {g.key: g for g in (await stub.BrowseModels(pb.BrowseModelsRequest())).groups}
         assert TINY_MODEL_ID in {m.id for m in groups["Compact Models"].models}
@@ -159,3 +160,24 @@ async def test_a_local_model_under_a_configured_root_is_checked(make_settings, f
         assert report.found and report.can_fine_tune and list(report.locations) == ["local_path"]
         outside = stub.CheckModelAvailability(pb.CheckModelAvailabilityRequest(model_id=str(tmp_path / "build")))
         await expect_error(outside, grpc.StatusCode.INVALID_ARGUMENT, "MODEL_PATH_NOT_ALLOWED", "not under a model root")
+
+
+async def test_a_fine_tuned_model_is_registered_listed_and_checked_as_its_base(settings):
+    async with running(build_server, settings) as channel:
+        stub = catalog_service_pb2_grpc.CatalogServiceStub(channel)
+        origin = model_pb2.FineTunedOrigin(base_model=TINY_MODEL_ID, job="jobs/job_1", dataset="datasets/d", run="runs/job_1",
+                                           trainer="127.0.0.1:1", model_dir="/data/trainer/runs/job_1/artifacts/model",
+                                           metrics={"final_loss": 1.5})
+        made = await stub.CreateModel(pb.CreateModelRequest(model=model_pb2.Model(id="finetune-models/support-v1", fine_tuned=origin)))
+        assert (made.category, made.provider, made.fine_tuned.base_model) == ("Fine-tuned", "Fine-tuned here", TINY_MODEL_ID)
+        listed = await stub.ListModels(pb.ListModelsRequest(category="Fine-tuned"))
+        assert [m.id for m in listed.models] == ["finetune-models/support-v1"] and listed.models[0].fine_tuned.metrics["final_loss"] == 1.5
+        check = await stub.CheckModelAvailability(pb.CheckModelAvailabilityRequest(model_id="finetune-models/support-v1"))
+        assert check.found and list(check.locations) == ["fine_tuned"] and check.local_path == origin.model_dir
+        assert "q_proj" in check.lora_target_modules  # the base model's modules: a merged model has the same
+        await expect_error(stub.CreateModel(pb.CreateModelRequest(model=model_pb2.Model(id="finetune-models/support-v1", fine_tuned=origin))),
+                           grpc.StatusCode.ALREADY_EXISTS, "MODEL_ALREADY_IN_COLLECTION")
+        await expect_error(stub.CreateModel(pb.CreateModelRequest(model=model_pb2.Model(id="finetune-models/no-origin"))),
+                           grpc.StatusCode.INVALID_ARGUMENT, "INVALID_FINE_TUNED_MODEL")
+        await expect_error(stub.CheckModelAvailability(pb.CheckModelAvailabilityRequest(model_id="finetune-models/nope")),
+                           grpc.StatusCode.NOT_FOUND, "FINE_TUNED_MODEL_NOT_FOUND")

@@ -81,7 +81,7 @@ async def test_a_new_checkpoint_between_crashes_starts_the_count_again(superviso
 async def test_generations_run_on_their_own_bounded_threads_and_never_stall_the_default_pool(supervisor, tmp_path, monkeypatch):
     release = threading.Event()
 
-    def slow_generation(model_dir, prompt, max_new_tokens, temperature):  # a long generation, held by the test
+    def slow_generation(model_dir, prompt, max_new_tokens, temperature, *sampling):  # a long generation, held by the test
         yield "a"
         release.wait(30)
         yield "b"

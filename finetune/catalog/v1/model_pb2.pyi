@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Model(_message.Message):
-    __slots__ = ("name", "id", "display_name", "provider", "category", "parameters", "downloads", "likes", "description", "parameter_count", "download_size_bytes", "license", "gated", "pipeline_tag", "tags", "library", "architecture", "fine_tunable", "fine_tune_note", "use_case", "source", "add_time")
+    __slots__ = ("name", "id", "display_name", "provider", "category", "parameters", "downloads", "likes", "description", "parameter_count", "download_size_bytes", "license", "gated", "pipeline_tag", "tags", "library", "architecture", "fine_tunable", "fine_tune_note", "use_case", "source", "add_time", "fine_tuned")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -33,6 +33,7 @@ class Model(_message.Message):
     USE_CASE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     ADD_TIME_FIELD_NUMBER: _ClassVar[int]
+    FINE_TUNED_FIELD_NUMBER: _ClassVar[int]
     name: str
     id: str
     display_name: str
@@ -55,7 +56,35 @@ class Model(_message.Message):
     use_case: str
     source: str
     add_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., id: _Optional[str] = ..., display_name: _Optional[str] = ..., provider: _Optional[str] = ..., category: _Optional[str] = ..., parameters: _Optional[str] = ..., downloads: _Optional[int] = ..., likes: _Optional[int] = ..., description: _Optional[str] = ..., parameter_count: _Optional[int] = ..., download_size_bytes: _Optional[int] = ..., license: _Optional[str] = ..., gated: _Optional[str] = ..., pipeline_tag: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., library: _Optional[str] = ..., architecture: _Optional[str] = ..., fine_tunable: _Optional[bool] = ..., fine_tune_note: _Optional[str] = ..., use_case: _Optional[str] = ..., source: _Optional[str] = ..., add_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    fine_tuned: FineTunedOrigin
+    def __init__(self, name: _Optional[str] = ..., id: _Optional[str] = ..., display_name: _Optional[str] = ..., provider: _Optional[str] = ..., category: _Optional[str] = ..., parameters: _Optional[str] = ..., downloads: _Optional[int] = ..., likes: _Optional[int] = ..., description: _Optional[str] = ..., parameter_count: _Optional[int] = ..., download_size_bytes: _Optional[int] = ..., license: _Optional[str] = ..., gated: _Optional[str] = ..., pipeline_tag: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., library: _Optional[str] = ..., architecture: _Optional[str] = ..., fine_tunable: _Optional[bool] = ..., fine_tune_note: _Optional[str] = ..., use_case: _Optional[str] = ..., source: _Optional[str] = ..., add_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fine_tuned: _Optional[_Union[FineTunedOrigin, _Mapping]] = ...) -> None: ...
+
+class FineTunedOrigin(_message.Message):
+    __slots__ = ("base_model", "job", "dataset", "run", "trainer", "model_dir", "adapter_dir", "metrics")
+    class MetricsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    BASE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    TRAINER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_DIR_FIELD_NUMBER: _ClassVar[int]
+    ADAPTER_DIR_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    base_model: str
+    job: str
+    dataset: str
+    run: str
+    trainer: str
+    model_dir: str
+    adapter_dir: str
+    metrics: _containers.ScalarMap[str, float]
+    def __init__(self, base_model: _Optional[str] = ..., job: _Optional[str] = ..., dataset: _Optional[str] = ..., run: _Optional[str] = ..., trainer: _Optional[str] = ..., model_dir: _Optional[str] = ..., adapter_dir: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class ModelAvailability(_message.Message):
     __slots__ = ("model_id", "found", "locations", "local_path", "hub_reachable", "hub_reason", "gated", "config_found", "tokenizer_present", "architecture", "model_type", "is_causal_lm", "lora_target_modules", "lora_supported", "parameter_count", "parameters", "batch_size", "seq_len", "estimated_memory_bytes", "available_memory_bytes", "memory_device", "can_fine_tune", "problems", "notes", "exists_on_hub", "hidden_size", "num_layers", "vocab_size")

@@ -1625,6 +1625,19 @@ export interface components {
             source?: string;
             /** Format: date-time */
             add_time?: string;
+            fine_tuned?: components["schemas"]["finetune.catalog.v1.FineTunedOrigin"];
+        };
+        "finetune.catalog.v1.FineTunedOrigin": {
+            base_model?: string;
+            job?: string;
+            dataset?: string;
+            run?: string;
+            trainer?: string;
+            model_dir?: string;
+            adapter_dir?: string;
+            metrics?: {
+                [key: string]: number;
+            };
         };
         "finetune.catalog.v1.BrowseModelsResponse": {
             groups?: components["schemas"]["finetune.catalog.v1.ModelGroup"][];
