@@ -68,6 +68,15 @@ def nucleus(probs: torch.Tensor, top_p: float) -> torch.Tensor:
     return kept / kept.sum()
 
 
+@functools.lru_cache(maxsize=_MAX_CACHED_MODELS)
+def batcher_for(source: str):
+    """The one Batcher of a served model (services.trainer.batching), made with the model's first generation."""
+    from services.trainer.batching import Batcher
+
+    model, tokenizer = load_for_generation(source)
+    return Batcher(model, tokenizer)
+
+
 @torch.no_grad()
 def iter_token_ids(model, tokenizer, ids: list[int], max_new_tokens: int, temperature: float = 0.0,
                    generator: torch.Generator | None = None, top_p: float = 0.0, usage: Usage | None = None) -> Iterator[int]:
@@ -117,11 +126,18 @@ def stream_generate(source, prompt: str, max_new_tokens: int = 64, temperature: 
                     stop: tuple[str, ...] = ()) -> Iterator[str]:
     """Text pieces of the completion, ending before the first of the `stop` texts; `usage`, when given, holds
     the token counts and finish reason after."""
-    model, tokenizer = source if isinstance(source, tuple) else load_for_generation(str(source))
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    ids = prompt_ids(tokenizer, prompt)
     usage = usage if usage is not None else Usage()
-    pieces = stream_ids_as_text(tokenizer, iter_token_ids(model, tokenizer, ids, max_new_tokens, temperature, generator, top_p, usage))
+    if isinstance(source, tuple):  # a model the caller holds (evaluation): decoded alone
+        model, tokenizer = source
+        ids = prompt_ids(tokenizer, prompt)
+        token_ids = iter_token_ids(model, tokenizer, ids, max_new_tokens, temperature, generator, top_p, usage)
+    else:  # a served model: decoded together with the other generations on it
+        batcher = batcher_for(str(source))
+        tokenizer = batcher.tokenizer
+        ids = prompt_ids(tokenizer, prompt)
+        token_ids = batcher.generate(ids, max_new_tokens, temperature, top_p, generator, usage)
+    pieces = stream_ids_as_text(tokenizer, token_ids)
     yield from until_stop(pieces, [s for s in stop if s], usage) if any(stop) else pieces
 
 

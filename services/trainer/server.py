@@ -6,7 +6,7 @@ ALERT_OTHER_CPU_PERCENT (25: HIGH_CPU fires when the machine is above the first 
 run's worker take more than the second),
 ALERT_MEMORY_PERCENT (85), ALERT_GPU_TEMPERATURE (85), EVAL_ROWS (16), SAMPLE_GENERATIONS (3),
 EVAL_MAX_NEW_TOKENS (32), NUM_THREADS (0: the worker's default), HUB_ENDPOINT (the default hub),
-ACK_TIMEOUT_SECONDS (10), CANCEL_GRACE_SECONDS (30), GENERATE_THREADS (2: Generate's own threads),
+ACK_TIMEOUT_SECONDS (10), CANCEL_GRACE_SECONDS (30), GENERATE_THREADS (8: Generate's own threads, one per admitted generation),
 MAX_GENERATIONS (8: generations running or waiting at once; more are RESOURCE_EXHAUSTED), PREPARE_RETRIES
 (3: a run's preparation that finds the dataset service or the hub unreachable tries again after 1, 2, 4 s
 before the run fails),
@@ -89,7 +89,7 @@ def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
         make_preparer(settings.data_dir, settings.dataset_address, settings.get("hub_endpoint", "", str), settings.api_token, store),
         sampler,
     )
-    servicer = TrainerServicer(store, events, supervisor, generate_threads=settings.get("generate_threads", 2, int),
+    servicer = TrainerServicer(store, events, supervisor, generate_threads=settings.get("generate_threads", 8, int),
                                max_generations=settings.get("max_generations", 8, int), resolve_model=model_resolver(settings))
     host = create_host(settings, [(trainer_service_pb2_grpc.add_TrainerServiceServicer_to_server, servicer)], [SERVICE_NAME])
 
