@@ -19,7 +19,7 @@ import collections
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Protocol
+from typing import Any, AsyncIterator, Callable, Protocol
 
 log = logging.getLogger("finetune.trainer.events")
 
@@ -83,6 +83,7 @@ class EventLog:
         self._flusher: asyncio.Task | None = None
         self._stopping = asyncio.Event()
         self._dirty = asyncio.Event()  # something to store: the flusher sleeps until then
+        self.listeners: list[Callable[[Event], None]] = []  # told of each event once stored (alert webhooks); must not block
 
     # Lifecycle
 
@@ -203,6 +204,12 @@ class EventLog:
             self._dirty.set()
         else:
             self._deliver(run_log, batch)
+            for listener in self.listeners:
+                for event in batch:
+                    try:
+                        listener(event)
+                    except Exception:  # noqa: BLE001 - a listener's bug never stops the stream
+                        log.exception("event listener failed on %s event %d", event.run_id, event.seq)
 
     async def _flush_forever(self) -> None:
         """Group commit: store what was published as soon as the previous batch is written; flush_interval

@@ -11,7 +11,9 @@ MAX_GENERATIONS (8: generations running or waiting at once; more are RESOURCE_EX
 (3: a run's preparation that finds the dataset service or the hub unreachable tries again after 1, 2, 4 s
 before the run fails),
 FLUSH_INTERVAL_SECONDS (0: each batch of events is committed as soon as the previous one is; more spaces
-commits out, fewer and larger, and delays delivery by as much).
+commits out, fewer and larger, and delays delivery by as much),
+ALERT_WEBHOOKS and ALERT_SLACK_WEBHOOKS (comma-separated URLs that receive every alert and each run's end:
+`services.trainer.webhooks`), ALERT_QUEUE (256), ALERT_RETRIES (3).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from services.trainer.rows import make_preparer, resolve_model
 from services.trainer.service import TrainerServicer
 from services.trainer.store import TrainerStore
 from services.trainer.supervisor import Supervisor, SupervisorOptions
+from services.trainer.webhooks import WebhookNotifier, parse_urls
 
 SERVICE_NAME = trainer_service_pb2.DESCRIPTOR.services_by_name["TrainerService"].full_name
 
@@ -81,6 +84,10 @@ def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
     trainer left active, and turns SERVING."""
     engine = create_engine(settings.effective_database_url)
     store = TrainerStore(engine)
+
+    def get_setting(name: str) -> str:
+        return settings.get(name, "", str)
+
     events = EventLog(store, queue_size=settings.get("subscriber_queue", 1024, int),
                       flush_interval=settings.get("flush_interval_seconds", 0.0, float))
     sampler = ResourceSampler(settings.data_dir)
@@ -89,19 +96,25 @@ def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
         make_preparer(settings.data_dir, settings.dataset_address, settings.get("hub_endpoint", "", str), settings.api_token, store),
         sampler,
     )
-    servicer = TrainerServicer(store, events, supervisor, generate_threads=settings.get("generate_threads", 8, int),
+    notifier = WebhookNotifier(parse_urls(get_setting("alert_webhooks"), "FINETUNE_TRAINER_ALERT_WEBHOOKS"),
+                               parse_urls(get_setting("alert_slack_webhooks"), "FINETUNE_TRAINER_ALERT_SLACK_WEBHOOKS"),
+                               queue_size=settings.get("alert_queue", 256, int), retries=settings.get("alert_retries", 3, int))
+    events.listeners.append(notifier.offer)
+    servicer = TrainerServicer(store, events, supervisor, notifier=notifier, generate_threads=settings.get("generate_threads", 8, int),
                                max_generations=settings.get("max_generations", 8, int), resolve_model=model_resolver(settings))
     host = create_host(settings, [(trainer_service_pb2_grpc.add_TrainerServiceServicer_to_server, servicer)], [SERVICE_NAME])
 
     async def start() -> None:
         await store.prepare()
         await events.start()
+        await notifier.start()
         await supervisor.start()
 
     async def stop() -> None:
         servicer.close()
         await supervisor.stop()
         await events.stop()
+        await notifier.stop()
         await store.close()
 
     host.on_start.append(start)

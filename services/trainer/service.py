@@ -7,10 +7,12 @@ import collections
 import json
 import math
 import threading
+import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import AsyncIterator, Callable, Iterator
+from urllib.parse import urlsplit
 
 from google.protobuf import descriptor
 from google.protobuf.message import Message
@@ -38,8 +40,9 @@ _CONVERTED_EVENTS = 4096  # recent events kept as protos: N subscribers of a run
 
 class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
     def __init__(self, store: TrainerStore, events: EventLog, supervisor: Supervisor, *, generate_threads: int = 2,
-                 max_generations: int = 8, resolve_model: Callable[[str], Path] | None = None):
+                 max_generations: int = 8, resolve_model: Callable[[str], Path] | None = None, notifier=None):
         self.store = store
+        self.notifier = notifier  # services.trainer.webhooks.WebhookNotifier: where alerts go
         self.resolve_model = resolve_model  # a model id to its directory (blocking), for Generate without a run
         self.events = events
         self.supervisor = supervisor
@@ -218,6 +221,21 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
             return await asyncio.to_thread(self.resolve_model, request.model)
         row = await self.store.get_run(run_id)
         return base_model_dir(row) if request.base_model else trained_model_dir(row)
+
+    async def SendTestAlert(self, request, context):
+        from services.trainer.webhooks import Notice
+
+        if self.notifier is None or not self.notifier.configured:
+            raise FailedPrecondition("no alert webhook is configured: set FINETUNE_TRAINER_ALERT_WEBHOOKS (JSON POST) or "
+                                     "FINETUNE_TRAINER_ALERT_SLACK_WEBHOOKS (Slack incoming webhooks), comma-separated",
+                                     reason="NO_WEBHOOKS")
+        notice = Notice("alert", "runs/test", "info", "TEST_ALERT", request.message or "a test alert from the trainer: webhooks work",
+                        "", time.time())
+        results = await self.notifier.deliver(notice)
+        kinds = ["generic"] * len(self.notifier.webhooks) + ["slack"] * len(self.notifier.slack_webhooks)
+        return trainer_service_pb2.SendTestAlertResponse(dropped=self.notifier.dropped, deliveries=[
+            trainer_service_pb2.WebhookDelivery(host=urlsplit(r.url).netloc, kind=k, delivered=r.delivered, attempts=r.attempts,
+                                                status=r.status, error=r.error) for r, k in zip(results, kinds)])
 
     async def ListRunArtifacts(self, request, context):
         row = await self.store.get_run(parse_name(request.parent, "runs"))

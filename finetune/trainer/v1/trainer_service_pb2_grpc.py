@@ -137,6 +137,11 @@ class TrainerServiceStub:
                 request_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GetCapacityRequest.SerializeToString,
                 response_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.Capacity.FromString,
                 _registered_method=True)
+        self.SendTestAlert = channel.unary_unary(
+                '/finetune.trainer.v1.TrainerService/SendTestAlert',
+                request_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.SendTestAlertRequest.SerializeToString,
+                response_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.SendTestAlertResponse.FromString,
+                _registered_method=True)
 
 
 class TrainerServiceServicer:
@@ -321,6 +326,14 @@ class TrainerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendTestAlert(self, request, context):
+        """Sends a test alert to every configured webhook (ALERT_WEBHOOKS, ALERT_SLACK_WEBHOOKS) and says what each
+        answered, so a person setting them up sees them work. Returns FAILED_PRECONDITION when none is configured.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TrainerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -423,6 +436,11 @@ def add_TrainerServiceServicer_to_server(servicer, server):
                     servicer.GetCapacity,
                     request_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GetCapacityRequest.FromString,
                     response_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.Capacity.SerializeToString,
+            ),
+            'SendTestAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendTestAlert,
+                    request_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.SendTestAlertRequest.FromString,
+                    response_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.SendTestAlertResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -967,6 +985,33 @@ class TrainerService:
             '/finetune.trainer.v1.TrainerService/GetCapacity',
             finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GetCapacityRequest.SerializeToString,
             finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.Capacity.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendTestAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/finetune.trainer.v1.TrainerService/SendTestAlert',
+            finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.SendTestAlertRequest.SerializeToString,
+            finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.SendTestAlertResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1536,6 +1536,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/alerts:test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * SendTestAlert
+         * @description gRPC `/finetune.trainer.v1.TrainerService/SendTestAlert`
+         */
+        post: operations["TrainerService_SendTestAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ws/training/{job_id}": {
         parameters: {
             query?: never;
@@ -2556,6 +2576,24 @@ export interface components {
             max_concurrent_runs?: number;
             /** Format: int32 */
             gpu_count?: number;
+        };
+        "finetune.trainer.v1.SendTestAlertRequest": {
+            message?: string;
+        };
+        "finetune.trainer.v1.SendTestAlertResponse": {
+            deliveries?: components["schemas"]["finetune.trainer.v1.WebhookDelivery"][];
+            /** Format: int64 */
+            dropped?: number;
+        };
+        "finetune.trainer.v1.WebhookDelivery": {
+            host?: string;
+            kind?: string;
+            delivered?: boolean;
+            /** Format: int32 */
+            attempts?: number;
+            /** Format: int32 */
+            status?: number;
+            error?: string;
         };
     };
     responses: never;
@@ -5509,6 +5547,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["finetune.trainer.v1.Capacity"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    TrainerService_SendTestAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["finetune.trainer.v1.SendTestAlertRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["finetune.trainer.v1.SendTestAlertResponse"];
                 };
             };
             /** @description error */
