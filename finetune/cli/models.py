@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from google.protobuf import json_format
 from rich.text import Text
 
 from finetune.catalog.v1 import catalog_service_pb2 as pb, model_pb2
@@ -107,9 +108,10 @@ def check(
         raise typer.Exit(EXIT_FAILED)
 
 
-def export_model(st: State, name: str, directory: Path, adapter: bool = False) -> list[Path]:
+def export_model(st: State, name: str, directory: Path, adapter: bool = False, int8: bool = False):
     """Writes a fine-tuned model's files into `directory`: the merged model (what `from_pretrained` and
-    `pipeline("text-generation", model=directory)` load unchanged) or, with `adapter`, the LoRA adapter alone."""
+    `pipeline("text-generation", model=directory)` load unchanged), with `adapter` the LoRA adapter alone, or
+    with `int8` the merged model quantized for CPU inference (QuantizeModel first; its report is returned)."""
     from finetune.trainer.v1 import trainer_service_pb2 as tpb
 
     model_id = name if name.startswith(FINE_TUNED_NAMESPACE + "/") else fine_tuned_id(name)
@@ -119,6 +121,10 @@ def export_model(st: State, name: str, directory: Path, adapter: bool = False) -
         raise typer.BadParameter(f"{model_id} is not a model fine-tuned here", param_hint="NAME")
     folder = "adapter" if adapter or not origin.model_dir else "model"
     trainer = st.stub("trainer")
+    report = None
+    if int8:
+        report = trainer.QuantizeModel(tpb.QuantizeModelRequest(name=origin.run), timeout=600)
+        folder = report.path
     listed = trainer.ListRunArtifacts(tpb.ListRunArtifactsRequest(parent=origin.run)).artifacts
     wanted = [a for a in listed if a.path.startswith(folder + "/")]
     if not wanted:
@@ -131,7 +137,7 @@ def export_model(st: State, name: str, directory: Path, adapter: bool = False) -
             for part in trainer.ReadRunArtifact(tpb.ReadRunArtifactRequest(name=artifact.name)):
                 out.write(part.chunk)
         written.append(target)
-    return written
+    return written, report
 
 
 @app.command()
@@ -140,13 +146,20 @@ def export(
     name: str = typer.Argument(..., metavar="NAME", help="The fine-tuned model's name (model_saving.model_name) or its id finetune-models/NAME."),
     directory: Path = typer.Argument(..., metavar="DIR", help="Where to write it (created if missing)."),
     adapter: bool = typer.Option(False, "--adapter", help="Only the LoRA adapter (loads on its base model with peft)."),
+    int8: bool = typer.Option(False, "--int8", help="The merged model with int8 linear layers, for CPU inference."),
 ) -> None:
-    """Export a model fine-tuned here into a folder that transformers loads as it is."""
+    """Export a model fine-tuned here into a folder that transformers loads as it is (--int8: our loader)."""
     st = state(ctx)
-    written = export_model(st, name, directory, adapter)
+    written, report = export_model(st, name, directory, adapter, int8)
     total = sum(p.stat().st_size for p in written)
     if st.json:
-        st.emit_json({"directory": str(directory), "files": [str(p) for p in written], "bytes": total})
+        st.emit_json({"directory": str(directory), "files": [str(p) for p in written], "bytes": total,
+                      **({"quantization": json_format.MessageToDict(report, preserving_proto_field_name=True)} if report else {})})
+    elif report is not None:
+        st.out.print(f"wrote {len(written)} files ({total / 1e6:.1f} MB) to {directory}; load it with {report.loader}")
+        st.out.print(f"int8 against fp32: {report.int8_bytes / 1e6:.1f} against {report.fp32_bytes / 1e6:.1f} MB, "
+                     f"{report.int8_tokens_per_second:.0f} against {report.fp32_tokens_per_second:.0f} tokens/s, validation loss "
+                     f"{report.int8_validation_loss:.4f} against {report.fp32_validation_loss:.4f}")
     else:
         st.out.print(f"wrote {len(written)} files ({total / 1e6:.1f} MB) to {directory}: "
                      f"pipeline(\"text-generation\", model=\"{directory}\") loads it")

@@ -222,6 +222,36 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
         row = await self.store.get_run(run_id)
         return base_model_dir(row) if request.base_model else trained_model_dir(row)
 
+    async def QuantizeModel(self, request, context):
+        from services.trainer import quantize
+
+        row = await self.store.get_run(parse_name(request.name, "runs"))
+        source = trained_model_dir(row)
+        if source.name != "model":
+            raise FailedPrecondition(f"run 'runs/{row.id}' kept only its adapter: quantization needs the merged model, saved by a "
+                                     "run with model_saving.save_model", reason="NO_MERGED_MODEL")
+        run_dir = Path(row.run_dir)
+        validation = run_dir / "validation.jsonl"
+        rows_file = validation if validation.is_file() and validation.stat().st_size else run_dir / "train.jsonl"
+        max_seq_length = int(row.spec_dict().get("hyperparameters", {}).get("max_seq_length") or 512)
+
+        def work() -> trainer_service_pb2.QuantizationReport:
+            target = source.parent / quantize.QUANTIZED_DIR
+            layers = quantize.quantize_folder(source, target)
+            rows = [json.loads(line) for line in rows_file.read_text().splitlines()[:64] if line.strip()] if rows_file.exists() else []
+            from services.trainer.generation import load_for_generation
+
+            fp32 = quantize.measure(*load_for_generation(str(source)), rows, max_seq_length)
+            int8 = quantize.measure(*quantize.load_quantized(target), rows, max_seq_length)
+            return trainer_service_pb2.QuantizationReport(
+                name=f"runs/{row.id}", path=quantize.QUANTIZED_DIR, quantized_layers=layers,
+                fp32_bytes=quantize.folder_bytes(source), int8_bytes=quantize.folder_bytes(target),
+                fp32_tokens_per_second=fp32["tokens_per_second"], int8_tokens_per_second=int8["tokens_per_second"],
+                fp32_validation_loss=fp32["validation_loss"], int8_validation_loss=int8["validation_loss"],
+                loader="services.trainer.quantize.load_quantized(folder)")
+
+        return await asyncio.get_running_loop().run_in_executor(self._generations, work)
+
     async def SendTestAlert(self, request, context):
         from services.trainer.webhooks import Notice
 

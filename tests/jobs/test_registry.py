@@ -5,6 +5,7 @@ unchanged; a second job fine-tunes the registered model further; Generate answer
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -66,6 +67,22 @@ def test_a_named_model_is_registered_exported_loaded_and_fine_tuned_again(tmp_pa
             "print(type(p(\"How do I reset my password?\", max_new_tokens=5, do_sample=False)[0]['generated_text']).__name__)")],
             capture_output=True, text=True, timeout=180)
         assert loaded.returncode == 0 and loaded.stdout.strip().endswith("str"), loaded.stderr[-3000:]
+
+        # The int8 export: measured against fp32, smaller, loads again with its loader and answers.
+        out8 = tmp_path / "int8"
+        cli = subprocess.run([sys.executable, "-m", "finetune.cli.main", "--json", "models", "export", NAME, str(out8), "--int8"],
+                             env=suite.env, capture_output=True, text=True, timeout=300)
+        assert cli.returncode == 0, cli.stdout + cli.stderr
+        report = json.loads(cli.stdout)["quantization"]
+        assert int(report["int8_bytes"]) < int(report["fp32_bytes"]) / 3 and report["quantized_layers"] > 0, report
+        assert abs(report["int8_validation_loss"] - report["fp32_validation_loss"]) < 0.5, report
+        loaded = subprocess.run([sys.executable, "-c", (
+            "from services.trainer.quantize import load_quantized; from services.trainer.generation import generate_text\n"
+            f"m, t = load_quantized({str(out8)!r}); print(repr(generate_text(m, t, 'How do I reset my password?', 5)))")],
+            capture_output=True, text=True, timeout=180)
+        assert loaded.returncode == 0 and loaded.stdout.strip().startswith("'"), loaded.stderr[-3000:]
+        again = c.post(f"/v1/runs/{first}:quantize", json={})  # REST too, and again: the folder is written anew
+        assert again.status_code == 200 and again.json()["path"] == "model-int8", again.text
 
         # Generate by the model's name answers as the run's model does.
         with grpc.insecure_channel(f"127.0.0.1:{suite.service_ports['trainer']}") as channel:

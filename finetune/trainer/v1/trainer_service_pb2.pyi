@@ -11,6 +11,36 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class QuantizeModelRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class QuantizationReport(_message.Message):
+    __slots__ = ("name", "path", "quantized_layers", "fp32_bytes", "int8_bytes", "fp32_tokens_per_second", "int8_tokens_per_second", "fp32_validation_loss", "int8_validation_loss", "loader")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    QUANTIZED_LAYERS_FIELD_NUMBER: _ClassVar[int]
+    FP32_BYTES_FIELD_NUMBER: _ClassVar[int]
+    INT8_BYTES_FIELD_NUMBER: _ClassVar[int]
+    FP32_TOKENS_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    INT8_TOKENS_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    FP32_VALIDATION_LOSS_FIELD_NUMBER: _ClassVar[int]
+    INT8_VALIDATION_LOSS_FIELD_NUMBER: _ClassVar[int]
+    LOADER_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    path: str
+    quantized_layers: int
+    fp32_bytes: int
+    int8_bytes: int
+    fp32_tokens_per_second: float
+    int8_tokens_per_second: float
+    fp32_validation_loss: float
+    int8_validation_loss: float
+    loader: str
+    def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ..., quantized_layers: _Optional[int] = ..., fp32_bytes: _Optional[int] = ..., int8_bytes: _Optional[int] = ..., fp32_tokens_per_second: _Optional[float] = ..., int8_tokens_per_second: _Optional[float] = ..., fp32_validation_loss: _Optional[float] = ..., int8_validation_loss: _Optional[float] = ..., loader: _Optional[str] = ...) -> None: ...
+
 class SendTestAlertRequest(_message.Message):
     __slots__ = ("message",)
     MESSAGE_FIELD_NUMBER: _ClassVar[int]

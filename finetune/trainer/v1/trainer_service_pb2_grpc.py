@@ -137,6 +137,11 @@ class TrainerServiceStub:
                 request_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GetCapacityRequest.SerializeToString,
                 response_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.Capacity.FromString,
                 _registered_method=True)
+        self.QuantizeModel = channel.unary_unary(
+                '/finetune.trainer.v1.TrainerService/QuantizeModel',
+                request_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.QuantizeModelRequest.SerializeToString,
+                response_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.QuantizationReport.FromString,
+                _registered_method=True)
         self.SendTestAlert = channel.unary_unary(
                 '/finetune.trainer.v1.TrainerService/SendTestAlert',
                 request_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.SendTestAlertRequest.SerializeToString,
@@ -326,6 +331,17 @@ class TrainerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def QuantizeModel(self, request, context):
+        """Writes a completed run's merged model with its linear layers quantized to int8 (dynamic quantization,
+        for CPU inference) as `artifacts/model-int8/`, and measures it against the fp32 model: size, greedy
+        tokens/s and the loss on the run's validation rows. Returns NOT_FOUND if the run does not exist, and
+        FAILED_PRECONDITION unless it completed with a merged model (save_model), or when the architecture has no
+        linear layers to quantize (QUANTIZATION_UNSUPPORTED).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SendTestAlert(self, request, context):
         """Sends a test alert to every configured webhook (ALERT_WEBHOOKS, ALERT_SLACK_WEBHOOKS) and says what each
         answered, so a person setting them up sees them work. Returns FAILED_PRECONDITION when none is configured.
@@ -436,6 +452,11 @@ def add_TrainerServiceServicer_to_server(servicer, server):
                     servicer.GetCapacity,
                     request_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GetCapacityRequest.FromString,
                     response_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.Capacity.SerializeToString,
+            ),
+            'QuantizeModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.QuantizeModel,
+                    request_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.QuantizeModelRequest.FromString,
+                    response_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.QuantizationReport.SerializeToString,
             ),
             'SendTestAlert': grpc.unary_unary_rpc_method_handler(
                     servicer.SendTestAlert,
@@ -985,6 +1006,33 @@ class TrainerService:
             '/finetune.trainer.v1.TrainerService/GetCapacity',
             finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GetCapacityRequest.SerializeToString,
             finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.Capacity.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QuantizeModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/finetune.trainer.v1.TrainerService/QuantizeModel',
+            finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.QuantizeModelRequest.SerializeToString,
+            finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.QuantizationReport.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1536,6 +1536,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/runs/{run_id}:quantize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * QuantizeModel
+         * @description gRPC `/finetune.trainer.v1.TrainerService/QuantizeModel`
+         */
+        post: operations["TrainerService_QuantizeModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/alerts:test": {
         parameters: {
             query?: never;
@@ -2576,6 +2596,28 @@ export interface components {
             max_concurrent_runs?: number;
             /** Format: int32 */
             gpu_count?: number;
+        };
+        "finetune.trainer.v1.QuantizeModelRequest": {
+            name?: string;
+        };
+        "finetune.trainer.v1.QuantizationReport": {
+            name?: string;
+            path?: string;
+            /** Format: int32 */
+            quantized_layers?: number;
+            /** Format: int64 */
+            fp32_bytes?: number;
+            /** Format: int64 */
+            int8_bytes?: number;
+            /** Format: double */
+            fp32_tokens_per_second?: number;
+            /** Format: double */
+            int8_tokens_per_second?: number;
+            /** Format: double */
+            fp32_validation_loss?: number;
+            /** Format: double */
+            int8_validation_loss?: number;
+            loader?: string;
         };
         "finetune.trainer.v1.SendTestAlertRequest": {
             message?: string;
@@ -5547,6 +5589,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["finetune.trainer.v1.Capacity"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    TrainerService_QuantizeModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description binds `name` = `runs/*` */
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["finetune.trainer.v1.QuantizeModelRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["finetune.trainer.v1.QuantizationReport"];
                 };
             };
             /** @description error */
