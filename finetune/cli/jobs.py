@@ -1,4 +1,4 @@
-"""`finetune jobs ...`: submit the guide's job body, list, inspect, cancel, pause, resume and compare jobs."""
+"""`finetune jobs ...`: submit the guide's job body, list, inspect, cancel, pause, resume, compare and profile jobs."""
 
 from __future__ import annotations
 
@@ -264,3 +264,30 @@ def compare(
         st.out.print(diff)
     else:
         st.out.print("the jobs' configurations are the same")
+
+
+@app.command()
+def profile(
+    ctx: typer.Context,
+    job: str = typer.Argument(..., help="Job id of a running job."),
+    steps: int = typer.Option(5, min=1, max=50, help="Steps to profile."),
+) -> None:
+    """Profile a running job's next steps: where the time goes (data, forward, backward, optimizer, logging)."""
+    from finetune.trainer.v1 import trainer_service_pb2 as tpb
+
+    st = state(ctx)
+    result = st.stub("trainer").ProfileRun(tpb.ProfileRunRequest(name=f"runs/{job_id(job)}", steps=steps), timeout=120 + 10 * steps)
+    if st.json:
+        st.emit_json(result)
+        return
+    table = Table("phase", "seconds", "share", title=f"steps {result.first_step} to {result.last_step} ({result.wall_seconds:.2f} s)")
+    for p in result.phases:
+        table.add_row(p.phase, f"{p.seconds:.3f}", f"{p.percent:.0f}%")
+    st.out.print(table)
+    ops = Table("operator", "own seconds", "calls", title="longest operators")
+    for o in result.top_operators:
+        ops.add_row(o.name, f"{o.self_seconds:.3f}", str(o.calls))
+    st.out.print(ops)
+    st.out.print(f"peak memory {result.peak_memory_bytes / 2**20:.0f} MiB on {result.device}")
+    for line in result.advice:
+        st.out.print(f"- {line}")

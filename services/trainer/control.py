@@ -7,7 +7,8 @@ A command is a dict `{"command": NAME}` or, for set_learning_rate, `{"command": 
 - `stop_early`: stop now as if early stopping fired: final evaluation and artifacts, state `stopped_early`;
 - `save_checkpoint`: write a checkpoint at the current step;
 - `set_learning_rate`: make the current learning rate `value`; the schedule continues from there
-  (the scheduler's base learning rate is rescaled by value / current).
+  (the scheduler's base learning rate is rescaled by value / current);
+- `profile`: profile the next `value` steps (1 to 50; `services.trainer.profiling`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Protocol
 
 from services.common.errors import InvalidArgument
 
-COMMANDS = ("pause", "resume", "cancel", "stop_early", "save_checkpoint", "set_learning_rate")
+COMMANDS = ("pause", "resume", "cancel", "stop_early", "save_checkpoint", "set_learning_rate", "profile")
+MAX_PROFILE_STEPS = 50
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,11 @@ class Command:
                 raise InvalidArgument(f"set_learning_rate needs a value in (0, 1], got {value!r}",
                                       reason="INVALID_TRAINING_COMMAND", metadata={"command": name})
             value = float(value)
+        if name == "profile":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or not 1 <= value <= MAX_PROFILE_STEPS:
+                raise InvalidArgument(f"profile needs a number of steps from 1 to {MAX_PROFILE_STEPS}, got {value!r}",
+                                      reason="INVALID_PROFILE_STEPS", metadata={"field": "steps"})
+            value = float(int(value))
         return cls(name, value)
 
     def to_dict(self) -> dict:

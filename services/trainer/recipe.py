@@ -28,6 +28,7 @@ Every event also carries `"time"` (unix seconds).
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import random
@@ -51,6 +52,7 @@ from services.trainer.checkpoint import (
 )
 from services.common.hyperparameters import TrainingConfig
 from services.trainer.control import Command, Control, NoControl
+from services.trainer.profiling import PROFILE_FILE, StepProfiler, maybe
 from services.trainer.data import collate, count_targets, epoch_order, micro_batches, shard, tokenize_rows
 from services.trainer.evaluation import bleu_and_samples, diagnose, loss_sums, oom_suggestions, perplexity
 from services.trainer.modeling import (
@@ -137,6 +139,7 @@ class Recipe:
         self.data = data
         self.event_sink = event_sink
         self.control = control or NoControl()
+        self._profiler: StepProfiler | None = None  # while a `profile` command's steps run
         self.artifact_options = artifacts or ArtifactOptions()
         self.device_request = device
         self.resume = resume
@@ -219,7 +222,9 @@ class Recipe:
                     self._between_steps()
                     result = self._train_step(self._next_step_micro_batches())
                     self.step += 1
-                    self._after_step(result)
+                    with maybe(self._profiler, "logging"):
+                        self._after_step(result)
+                    self._profiled_step()
                 reason = "max_steps_reached" if self.config.max_steps == self.total_steps else "epochs_completed"
                 raise _Stop("completed", reason, f"trained {self.step} steps")
             except _Stop as stop:
@@ -260,29 +265,33 @@ class Recipe:
         scale = info.world_size / step_targets
         self.train_model.train()
         loss_sum, tokens, count = 0.0, 0, 0
+        profiler = self._profiler
         for j, global_mb in enumerate(global_micro_batches):
-            batch = collate([examples[i] for i in shard(global_mb, info.rank, info.world_size)],
-                            packed=cfg.packing, pad_token_id=self.pad_id).to(self.device)
+            with maybe(profiler, "data"):
+                batch = collate([examples[i] for i in shard(global_mb, info.rank, info.world_size)],
+                                packed=cfg.packing, pad_token_id=self.pad_id).to(self.device)
             last = j == len(global_micro_batches) - 1
             no_sync = self.train_model.no_sync() if info.enabled and not last else contextlib.nullcontext()
             with no_sync:
-                with autocast_for(self.device):
+                with maybe(profiler, "forward"), autocast_for(self.device):
                     loss = summed_loss(self.train_model, batch)
-                (loss * scale).backward()
+                with maybe(profiler, "backward"):
+                    (loss * scale).backward()
             loss_sum += loss.item()
             tokens += batch.num_tokens
             count += batch.num_examples
-        max_norm = cfg.max_grad_norm if cfg.max_grad_norm > 0 else float("inf")
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(self.trainable, max_norm))
-        self.last_lr = self.optimizer.param_groups[0]["lr"]
-        if math.isfinite(grad_norm):
-            self.optimizer.step()
-        else:
-            self._emit({"type": "alert", "severity": "warning", "code": "NON_FINITE_GRADIENTS",
-                        "message": f"step {self.step + 1}: gradient norm is {grad_norm}; the update was skipped",
-                        "suggestion": "reduce the learning rate and check the data"})
-        self.scheduler.step()
-        self.optimizer.zero_grad(set_to_none=True)
+        with maybe(profiler, "optimizer"):
+            max_norm = cfg.max_grad_norm if cfg.max_grad_norm > 0 else float("inf")
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(self.trainable, max_norm))
+            self.last_lr = self.optimizer.param_groups[0]["lr"]
+            if math.isfinite(grad_norm):
+                self.optimizer.step()
+            else:
+                self._emit({"type": "alert", "severity": "warning", "code": "NON_FINITE_GRADIENTS",
+                            "message": f"step {self.step + 1}: gradient norm is {grad_norm}; the update was skipped",
+                            "suggestion": "reduce the learning rate and check the data"})
+            self.scheduler.step()
+            self.optimizer.zero_grad(set_to_none=True)
         loss_sum, tokens, count = dist_utils.sum_across([loss_sum, tokens, count], info)
         return StepResult(loss_sum / step_targets, grad_norm, int(tokens), int(count), time.perf_counter() - start)
 
@@ -358,7 +367,23 @@ class Recipe:
             self.save_checkpoint()
         elif command.name == "set_learning_rate":
             self._set_learning_rate(command.value)
+        elif command.name == "profile" and self.dist.is_main and self._profiler is None:
+            self._profiler = StepProfiler(int(command.value), self.step, self.device)
+            self._log("info", f"profiling steps {self.step + 1} to {self.step + int(command.value)}")
         return paused
+
+    def _profiled_step(self) -> None:
+        """Counts a profiled step; after the last, writes the profile (`profile.json` in the run's folder)."""
+        if self._profiler is None or not self._profiler.step_done():
+            return
+        report, self._profiler = self._profiler.report(_device_memory(self.device)), None
+        path = self.paths.run_dir / PROFILE_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(report))
+        tmp.replace(path)
+        busiest = max(report["phases"], key=lambda p: p["seconds"])
+        self._log("info", f"profiled steps {report['first_step']} to {report['last_step']}: {busiest['phase']} takes "
+                          f"{busiest['percent']:.0f}% of the time")
 
     def _set_learning_rate(self, value: float) -> None:
         """Make the current LR `value`; the schedule's shape continues, rescaled (base_lr * value / current)."""
@@ -563,6 +588,18 @@ def _seed_all(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def _device_memory(device: torch.device) -> int | None:
+    """The device's total memory (the machine's for the CPU), for the profile's memory advice."""
+    if device.type == "cuda":
+        return int(torch.cuda.get_device_properties(device).total_memory)
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().total)
+    except ImportError:
+        return None
 
 
 def _millions(model) -> float:

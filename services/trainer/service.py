@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import AsyncIterator, Callable, Iterator
 from urllib.parse import urlsplit
 
-from google.protobuf import descriptor
+from google.protobuf import descriptor, json_format
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -25,6 +25,7 @@ from services.common.hyperparameters import TrainingConfig
 from services.common.ids import clamp_page_size, next_page_token, page_offset, parse_name
 from services.trainer import downloads, history
 from services.trainer.events import Event, EventLog
+from services.trainer.profiling import PROFILE_FILE
 from services.trainer.rows import fine_tuned_model_dir
 from services.trainer.store import COMPLETED, RunRow, TrainerStore
 from services.trainer.supervisor import RunRequest, Supervisor
@@ -300,10 +301,31 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
         findings = await asyncio.to_thread(diagnose, history, config, out_of_memory=row.error_reason == "OUT_OF_MEMORY")
         rank = {"error": 0, "warning": 1}
         findings = sorted(findings, key=lambda f: rank.get(f.severity, 2))
-        return trainer_service_pb2.Diagnosis(
-            run=f"runs/{run_id}", summary=findings[0].message if findings else "",
-            findings=[run_pb2.Finding(code=f.code, severity=f.severity, message=f.message, suggestion=f.suggestion)
-                      for f in findings])
+        profile = _read_profile(Path(row.run_dir))
+        found = [run_pb2.Finding(code=f.code, severity=f.severity, message=f.message, suggestion=f.suggestion) for f in findings]
+        if profile is not None:
+            found += [run_pb2.Finding(code="STEP_PROFILE", severity="info", message=line,
+                                      suggestion=f"profiled steps {profile.first_step} to {profile.last_step}") for line in profile.advice]
+        return trainer_service_pb2.Diagnosis(run=f"runs/{run_id}", summary=findings[0].message if findings else "",
+                                             findings=found, profile=profile)
+
+    async def ProfileRun(self, request, context):
+        run_id = parse_name(request.name, "runs")
+        steps = request.steps or 5
+        row = await self.store.get_run(run_id)
+        path = Path(row.run_dir) / PROFILE_FILE
+        before = path.stat().st_mtime_ns if path.exists() else 0
+        await self.supervisor.control(run_id, "profile", steps)
+        deadline = time.monotonic() + 60 + 10 * steps
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            if path.exists() and path.stat().st_mtime_ns != before:
+                return _read_profile(Path(row.run_dir))
+            state = (await self.store.get_run(run_id)).state
+            if state not in ("running", "paused"):
+                break
+        raise FailedPrecondition(f"run 'runs/{run_id}' ended or stopped taking steps before {steps} steps were profiled",
+                                 reason="PROFILE_NOT_FINISHED", metadata={"steps": steps})
 
     # Helpers
 
@@ -318,6 +340,14 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
             return await self.store.get_run(run_id)
         await self.events.flush()
         return await self.store.current_run()
+
+
+def _read_profile(run_dir: Path) -> trainer_service_pb2.StepProfile | None:
+    try:
+        data = json.loads((run_dir / PROFILE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return json_format.ParseDict(data, trainer_service_pb2.StepProfile(), ignore_unknown_fields=True)
 
 
 def trained_model_dir(row: RunRow) -> Path:

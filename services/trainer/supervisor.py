@@ -75,6 +75,7 @@ ALLOWED = {
     "set_learning_rate": (RUNNING, PAUSED),
     "save_checkpoint": (RUNNING, PAUSED),
     "stop_early": (RUNNING, PAUSED),
+    "profile": (RUNNING,),
 }
 _ALREADY_DONE = {("pause", PAUSED, True), ("resume", RUNNING, False)}  # (command, state, sticky pause): nothing to do
 _STEP_FIELDS = ("step", "total_steps", "epoch", "train_loss", "learning_rate", "grad_norm", "tokens_per_second",

@@ -11,6 +11,54 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ProfileRunRequest(_message.Message):
+    __slots__ = ("name", "steps")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    steps: int
+    def __init__(self, name: _Optional[str] = ..., steps: _Optional[int] = ...) -> None: ...
+
+class StepProfile(_message.Message):
+    __slots__ = ("first_step", "last_step", "wall_seconds", "phases", "top_operators", "peak_memory_bytes", "device", "advice")
+    FIRST_STEP_FIELD_NUMBER: _ClassVar[int]
+    LAST_STEP_FIELD_NUMBER: _ClassVar[int]
+    WALL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    PHASES_FIELD_NUMBER: _ClassVar[int]
+    TOP_OPERATORS_FIELD_NUMBER: _ClassVar[int]
+    PEAK_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    ADVICE_FIELD_NUMBER: _ClassVar[int]
+    first_step: int
+    last_step: int
+    wall_seconds: float
+    phases: _containers.RepeatedCompositeFieldContainer[ProfilePhase]
+    top_operators: _containers.RepeatedCompositeFieldContainer[ProfileOperator]
+    peak_memory_bytes: int
+    device: str
+    advice: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, first_step: _Optional[int] = ..., last_step: _Optional[int] = ..., wall_seconds: _Optional[float] = ..., phases: _Optional[_Iterable[_Union[ProfilePhase, _Mapping]]] = ..., top_operators: _Optional[_Iterable[_Union[ProfileOperator, _Mapping]]] = ..., peak_memory_bytes: _Optional[int] = ..., device: _Optional[str] = ..., advice: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ProfilePhase(_message.Message):
+    __slots__ = ("phase", "seconds", "percent")
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    PERCENT_FIELD_NUMBER: _ClassVar[int]
+    phase: str
+    seconds: float
+    percent: float
+    def __init__(self, phase: _Optional[str] = ..., seconds: _Optional[float] = ..., percent: _Optional[float] = ...) -> None: ...
+
+class ProfileOperator(_message.Message):
+    __slots__ = ("name", "self_seconds", "calls")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SELF_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    self_seconds: float
+    calls: int
+    def __init__(self, name: _Optional[str] = ..., self_seconds: _Optional[float] = ..., calls: _Optional[int] = ...) -> None: ...
+
 class QuantizeModelRequest(_message.Message):
     __slots__ = ("name",)
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -354,14 +402,16 @@ class DiagnoseRunRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class Diagnosis(_message.Message):
-    __slots__ = ("run", "summary", "findings")
+    __slots__ = ("run", "summary", "findings", "profile")
     RUN_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
     FINDINGS_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
     run: str
     summary: str
     findings: _containers.RepeatedCompositeFieldContainer[_run_pb2.Finding]
-    def __init__(self, run: _Optional[str] = ..., summary: _Optional[str] = ..., findings: _Optional[_Iterable[_Union[_run_pb2.Finding, _Mapping]]] = ...) -> None: ...
+    profile: StepProfile
+    def __init__(self, run: _Optional[str] = ..., summary: _Optional[str] = ..., findings: _Optional[_Iterable[_Union[_run_pb2.Finding, _Mapping]]] = ..., profile: _Optional[_Union[StepProfile, _Mapping]] = ...) -> None: ...
 
 class GetCapacityRequest(_message.Message):
     __slots__ = ()

@@ -137,6 +137,11 @@ class TrainerServiceStub:
                 request_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GetCapacityRequest.SerializeToString,
                 response_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.Capacity.FromString,
                 _registered_method=True)
+        self.ProfileRun = channel.unary_unary(
+                '/finetune.trainer.v1.TrainerService/ProfileRun',
+                request_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.ProfileRunRequest.SerializeToString,
+                response_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.StepProfile.FromString,
+                _registered_method=True)
         self.QuantizeModel = channel.unary_unary(
                 '/finetune.trainer.v1.TrainerService/QuantizeModel',
                 request_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.QuantizeModelRequest.SerializeToString,
@@ -331,6 +336,17 @@ class TrainerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ProfileRun(self, request, context):
+        """Profiles the next `steps` steps of a running run (torch.profiler) and answers where their time went:
+        data, forward, backward, optimizer, logging, other; the operators that took longest; peak memory; and
+        advice where the numbers call for it. DiagnoseRun shows the latest profile too. Returns NOT_FOUND if the
+        run does not exist, FAILED_PRECONDITION unless it is running (or when it ends first), INVALID_ARGUMENT
+        for steps outside 1..50.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def QuantizeModel(self, request, context):
         """Writes a completed run's merged model with its linear layers quantized to int8 (dynamic quantization,
         for CPU inference) as `artifacts/model-int8/`, and measures it against the fp32 model: size, greedy
@@ -452,6 +468,11 @@ def add_TrainerServiceServicer_to_server(servicer, server):
                     servicer.GetCapacity,
                     request_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GetCapacityRequest.FromString,
                     response_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.Capacity.SerializeToString,
+            ),
+            'ProfileRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProfileRun,
+                    request_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.ProfileRunRequest.FromString,
+                    response_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.StepProfile.SerializeToString,
             ),
             'QuantizeModel': grpc.unary_unary_rpc_method_handler(
                     servicer.QuantizeModel,
@@ -1006,6 +1027,33 @@ class TrainerService:
             '/finetune.trainer.v1.TrainerService/GetCapacity',
             finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.GetCapacityRequest.SerializeToString,
             finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.Capacity.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProfileRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/finetune.trainer.v1.TrainerService/ProfileRun',
+            finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.ProfileRunRequest.SerializeToString,
+            finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.StepProfile.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1536,6 +1536,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/runs/{run_id}:profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * ProfileRun
+         * @description gRPC `/finetune.trainer.v1.TrainerService/ProfileRun`
+         */
+        post: operations["TrainerService_ProfileRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/runs/{run_id}:quantize": {
         parameters: {
             query?: never;
@@ -2582,12 +2602,41 @@ export interface components {
             run?: string;
             summary?: string;
             findings?: components["schemas"]["finetune.trainer.v1.Finding"][];
+            profile?: components["schemas"]["finetune.trainer.v1.StepProfile"];
         };
         "finetune.trainer.v1.Finding": {
             code?: string;
             severity?: string;
             message?: string;
             suggestion?: string;
+        };
+        "finetune.trainer.v1.StepProfile": {
+            /** Format: int64 */
+            first_step?: number;
+            /** Format: int64 */
+            last_step?: number;
+            /** Format: double */
+            wall_seconds?: number;
+            phases?: components["schemas"]["finetune.trainer.v1.ProfilePhase"][];
+            top_operators?: components["schemas"]["finetune.trainer.v1.ProfileOperator"][];
+            /** Format: int64 */
+            peak_memory_bytes?: number;
+            device?: string;
+            advice?: string[];
+        };
+        "finetune.trainer.v1.ProfilePhase": {
+            phase?: string;
+            /** Format: double */
+            seconds?: number;
+            /** Format: double */
+            percent?: number;
+        };
+        "finetune.trainer.v1.ProfileOperator": {
+            name?: string;
+            /** Format: double */
+            self_seconds?: number;
+            /** Format: int64 */
+            calls?: number;
         };
         "finetune.trainer.v1.Capacity": {
             /** Format: int32 */
@@ -2596,6 +2645,11 @@ export interface components {
             max_concurrent_runs?: number;
             /** Format: int32 */
             gpu_count?: number;
+        };
+        "finetune.trainer.v1.ProfileRunRequest": {
+            name?: string;
+            /** Format: int32 */
+            steps?: number;
         };
         "finetune.trainer.v1.QuantizeModelRequest": {
             name?: string;
@@ -5589,6 +5643,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["finetune.trainer.v1.Capacity"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    TrainerService_ProfileRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description binds `name` = `runs/*` */
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["finetune.trainer.v1.ProfileRunRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["finetune.trainer.v1.StepProfile"];
                 };
             };
             /** @description error */
