@@ -36,9 +36,10 @@ def upload_dataset(suite: Suite, name: str, rows: list[dict[str, str]] | None = 
         return r.json()
 
 
-def create_job(suite: Suite, dataset_uid: str, name: str, **hyperparameters) -> dict:
+def create_job(suite: Suite, dataset_uid: str, name: str, model_saving: dict | None = None, **hyperparameters) -> dict:
     body = {
         "name": name,
+        **({"modelSaving": model_saving} if model_saving else {}),
         "configuration": {
             "model": {"uid": "finetune-builtin/tiny-llama-3m"},
             "dataset": {"uid": dataset_uid},

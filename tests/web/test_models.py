@@ -111,3 +111,22 @@ def test_browse_by_category_and_provider_and_keep_a_collection(page, suite, shot
     expect(collection.get_by_role("listitem", name=TINY_NAME)).to_have_count(0)
     with client(suite) as c:
         assert TINY not in [m["id"] for m in c.get("/v1/models").json()["models"]]
+
+
+def test_a_model_fine_tuned_here_is_in_the_collection_with_where_it_came_from(page, suite, shots):
+    from tests.web.helpers import create_job, upload_dataset, wait_for_job
+
+    dataset = upload_dataset(suite, "Registry dataset")
+    job = create_job(suite, dataset["uid"], "Registry job", model_saving={"saveModel": True, "modelName": "browser-support-v1"},
+                     max_steps=4)["job_uid"]
+    wait_for_job(suite, job, ("JOB_STATE_COMPLETED",))
+    page.goto("/models?tab=collection")
+    item = page.get_by_role("list", name="My collection").get_by_role("listitem", name="browser-support-v1")
+    expect(item).to_contain_text("finetune-models/browser-support-v1")
+    expect(item).to_contain_text("Fine-tuned")
+    expect(item).to_contain_text(f"Fine-tuned from {TINY} by job {job}")
+    shots(page, "fine-tuned-model")
+    assert_accessible(page)
+    item.get_by_role("link", name="Try it in the playground").click()
+    expect(page).to_have_url(re.compile(rf"/playground\?job={job}$"))
+    expect(page.get_by_label("Model A")).to_contain_text("as finetune-models/browser-support-v1")

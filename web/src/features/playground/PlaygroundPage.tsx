@@ -17,7 +17,8 @@ const MAX_NEW_TOKENS = 4096;
 
 function jobLabel(j: Job): string {
   const id = j.job_uid || idOf(j.name);
-  return `${j.display_name || id} (${j.configuration?.model?.uid ?? "model"}, ${id})`;
+  const saved = j.model_saving?.save_model && j.model_saving.model_name ? ` as finetune-models/${j.model_saving.model_name}` : "";
+  return `${j.display_name || id}${saved} (${j.configuration?.model?.uid ?? "model"}, ${id})`;
 }
 
 export function PlaygroundPage() {

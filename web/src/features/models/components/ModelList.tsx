@@ -1,9 +1,10 @@
 // Models as a list a person scans: name, id, provider, category, size, the hub's numbers, whether it can be
 // LoRA-tuned, and the actions (check here, add to or remove from the collection, use it).
-import { ArrowRight, Check, Plus, Search, Trash2 } from "lucide-react";
+import { ArrowRight, Check, MessageSquare, Plus, Search, Trash2 } from "lucide-react";
+import { Link } from "react-router";
 import { Badge, Button } from "../../../components/ui";
 import type { Model } from "../../../lib/api";
-import { fmtBytes, fmtInt } from "../../../lib/format";
+import { fmtBytes, fmtInt, fmtNumber, idOf } from "../../../lib/format";
 
 export interface ModelActions {
   inCollection: Set<string>;
@@ -57,7 +58,7 @@ function ModelRow({ model: m, actions }: { model: Model; actions: ModelActions }
             aria-label={`Use this model: ${name}`}>Use this model</Button>
         </div>
       </div>
-    {m.description && <p className="mt-1 text-sm text-slate-700">{m.description}</p>}
+    {m.fine_tuned?.job ? <FineTunedOrigin origin={m.fine_tuned} /> : m.description && <p className="mt-1 text-sm text-slate-700">{m.description}</p>}
     {!m.fine_tunable && m.fine_tune_note && <p className="mt-1 text-xs text-amber-800">{m.fine_tune_note}</p>}
     <dl className="mt-2 flex flex-wrap gap-x-4 gap-y-1 text-xs text-slate-600">
       <Fact label="Provider" value={m.provider} />
@@ -71,6 +72,25 @@ function ModelRow({ model: m, actions }: { model: Model; actions: ModelActions }
       <Fact label="Source" value={m.source} />
     </dl>
     </li>
+  );
+}
+
+/** Where a model fine-tuned here came from: its base, the job (linked), its final losses, and the playground. */
+function FineTunedOrigin({ origin }: { origin: NonNullable<Model["fine_tuned"]> }) {
+  const jobId = idOf(origin.job ?? "");
+  const metrics = origin.metrics ?? {};
+  return (
+    <p className="mt-1 flex flex-wrap items-center gap-x-3 gap-y-1 text-sm text-slate-700">
+      <span>
+        Fine-tuned from <span className="font-mono text-xs">{origin.base_model}</span> by job{" "}
+        <Link to={`/jobs/${jobId}`} className="font-medium text-indigo-700 underline">{jobId}</Link>
+        {metrics.final_loss !== undefined && <>; final loss {fmtNumber(Number(metrics.final_loss))}</>}
+        {metrics.final_validation_loss !== undefined && <>, validation {fmtNumber(Number(metrics.final_validation_loss))}</>}
+      </span>
+      <Link to={`/playground?job=${encodeURIComponent(jobId)}`} className="inline-flex items-center gap-1 text-indigo-700 underline">
+        <MessageSquare className="size-4" aria-hidden />Try it in the playground
+      </Link>
+    </p>
   );
 }
 
