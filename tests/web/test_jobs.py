@@ -109,6 +109,16 @@ def test_pause_resume_and_cancel_are_enabled_by_state(page, suite, dataset, shot
     page.get_by_role("button", name="Set learning rate").click()
     expect(page.get_by_role("alert").filter(has_text="learning")).to_be_visible()  # the trainer's message, shown
 
+    # Where a step's time goes: the next steps profiled, shown in the diagnosis.
+    controls.get_by_role("button", name="Diagnose").click()
+    page.get_by_role("button", name="Profile 5 steps").click()
+    phases = page.get_by_role("table", name="Time by phase")
+    expect(phases).to_be_visible(timeout=60_000)
+    for phase in ("data", "forward", "backward", "optimizer", "logging", "other"):
+        expect(phases).to_contain_text(phase)
+    page.get_by_role("region", name="Step profile").scroll_into_view_if_needed()
+    shots(page, "profile")
+
     controls.get_by_role("button", name="Cancel").click()
     expect(page.get_by_text("Cancelled", exact=True).first).to_be_visible()
     expect(controls.get_by_role("button", name="Cancel")).to_be_disabled()

@@ -58,7 +58,7 @@ export function JobPage() {
           <Card><p className="text-sm text-slate-700" role="status">Queued: waiting for a trainer. The charts start with its first step.</p></Card>
         )}
         <Card title="Controls"><JobControls job={data} series={stream.series} onDiagnose={() => setDiagnosing(true)} /></Card>
-        {diagnosing && <Diagnosis jobId={jobId} />}
+        {diagnosing && <Diagnosis jobId={jobId} running={data.state === "JOB_STATE_RUNNING"} />}
         <ProgressPanel job={data} series={stream.series} />
         <TrainingCharts series={stream.series} />
         <Completion job={data} series={stream.series} />

@@ -82,6 +82,15 @@ export function useDiagnosis(jobId: string, enabled: boolean) {
   });
 }
 
+/** Profiles the running job's next steps (ProfileRun); the diagnosis shows the profile after. */
+export function useProfile(jobId: string) {
+  const queries = useQueryClient();
+  return useMutation({
+    mutationFn: (steps: number) => unwrap(api.POST("/v1/runs/{run_id}:profile", { params: { path: { run_id: jobId } }, body: { steps } })),
+    onSuccess: () => void queries.invalidateQueries({ queryKey: ["diagnosis", jobId] }),
+  });
+}
+
 export function useArtifacts(jobId: string, enabled: boolean) {
   return useQuery({
     queryKey: ["artifacts", jobId],
