@@ -1,4 +1,4 @@
-"""The `finetune` command tree: `finetune datasets|models|configs|jobs|alerts ...`, `watch`, `generate`, `demo`."""
+"""The `finetune` command tree: `finetune datasets|models|configs|jobs|ensembles|alerts ...`, `watch`, `generate`, `demo`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from finetune.channels import Endpoints, address_env
-from finetune.cli import alerts, configs, datasets, demo, jobs, models, training
+from finetune.cli import alerts, configs, datasets, demo, ensembles, jobs, models, training
 from finetune.cli.context import FinetuneGroup, State
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app.add_typer(datasets.app, name="datasets")
 app.add_typer(models.app, name="models")
 app.add_typer(configs.app, name="configs")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(ensembles.app, name="ensembles")
 app.add_typer(alerts.app, name="alerts")
 app.command()(training.watch)
 app.command()(training.generate)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from finetune.jobs.v1 import analytics_pb2, configuration_pb2, job_pb2, jobs_service_pb2, sweep_pb2
+from finetune.jobs.v1 import analytics_pb2, configuration_pb2, ensemble_pb2, job_pb2, jobs_service_pb2, sweep_pb2
 from finetune.trainer.v1 import run_pb2
 from services.common import hyperparameters
 from services.jobs.analytics import Comparison, Distribution, Statistics
@@ -188,3 +188,22 @@ def statistics_out(s: Statistics) -> analytics_pb2.JobStatistics:
         hyperparameter_choices=[analytics_pb2.ParameterUsage(parameter=p, values=_counts(v)) for p, v in s.choices],
         dataset_rows=_distribution(s.dataset_rows), dataset_size_classes=_counts(s.size_classes),
         training_seconds=_distribution(s.training_seconds), gpu_hours=s.gpu_hours)
+
+
+def ensemble_out(row, members: list[JobRow], rule: str) -> ensemble_pb2.Ensemble:
+    """An ensemble with its members' states and losses (services.jobs.ensembles)."""
+    from services.jobs.ensembles import ensemble_state  # ensembles builds on the manager, which imports this module
+
+    spec = loads(row.spec, {})
+    out = ensemble_pb2.Ensemble(
+        name=f"ensembles/{row.id}", display_name=row.display_name, size=spec.get("size", len(members)),
+        learning_rate_spread=spec.get("spread", 0.0), state=ensemble_state(members), rule=rule, create_time=timestamp(row.create_time),
+        configuration=job_pb2.JobConfiguration(
+            model=job_pb2.ResourceReference(uid=spec.get("model", ""), name=spec.get("model_name", "")),
+            dataset=job_pb2.ResourceReference(uid=spec.get("dataset", ""), name=spec.get("dataset_name", "")),
+            hyperparameters=hyperparameters.to_proto(spec.get("values", {}))))
+    for i, m in enumerate(members):
+        member = out.members.add(job=f"jobs/{m.id}", seed=spec["seeds"][i], learning_rate=spec["rates"][i], state=job_state_enum(m.state))
+        if m.final_validation_loss is not None:
+            member.final_validation_loss = m.final_validation_loss
+    return out

@@ -15,6 +15,7 @@ from services.common.db import create_engine
 from services.common.server import ServiceHost, create_host, run_service
 from services.common.settings import ServiceSettings
 from services.jobs.clients import DatasetLookup, GrpcDatasetLookup, GrpcModelChecker, ModelChecker
+from services.jobs.ensembles import EnsembleManager
 from services.jobs.registry import CatalogRegistry
 from services.jobs.dispatcher import DispatchOptions, Dispatcher
 from services.jobs.manager import JobManager
@@ -58,7 +59,8 @@ def build_server(settings: ServiceSettings, *, datasets: DatasetLookup | None = 
                          registry=registry.is_registered if models is None else None)
     sweeps = SweepManager(store, dispatcher, manager, settings.effective_database_url,
                           poll_interval=get("sweep_poll_seconds", 5.0, float))
-    servicer = JobsServicer(store, manager, sweeps)
+    ensembles = EnsembleManager(store, manager, trainers, settings.dataset_address, settings.api_token)
+    servicer = JobsServicer(store, manager, sweeps, ensembles)
     host = create_host(settings, [(jobs_service_pb2_grpc.add_JobsServiceServicer_to_server, servicer)], [SERVICE_NAME])
 
     async def start() -> None:
@@ -73,6 +75,7 @@ def build_server(settings: ServiceSettings, *, datasets: DatasetLookup | None = 
         await dataset_client.close()
         await catalog_client.close()
         await registry.close()
+        await ensembles.close()
         await engine.dispose()
 
     host.on_start.append(start)

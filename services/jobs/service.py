@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import AsyncIterator
 
-from finetune.jobs.v1 import jobs_service_pb2, jobs_service_pb2_grpc
+from finetune.jobs.v1 import ensemble_pb2, jobs_service_pb2, jobs_service_pb2_grpc
 from services.common import hyperparameters
 from services.common.errors import InvalidArgument
 from services.common.ids import clamp_page_size, next_page_token, page_offset, parse_name
 from services.jobs import analytics, convert
+from services.jobs.ensembles import RULE, EnsembleManager
 from services.jobs.manager import JobDraft, JobManager
 from services.jobs.states import JobState
 from services.jobs.store import JobStore, job_not_found, now
@@ -18,10 +19,11 @@ STREAM_POLL_SECONDS = 1.0  # a change made by another process is seen within thi
 
 
 class JobsServicer(jobs_service_pb2_grpc.JobsServiceServicer):
-    def __init__(self, store: JobStore, jobs: JobManager, sweeps: SweepManager):
+    def __init__(self, store: JobStore, jobs: JobManager, sweeps: SweepManager, ensembles: EnsembleManager | None = None):
         self.store = store
         self.jobs = jobs
         self.sweeps = sweeps
+        self.ensembles = ensembles
 
     # --- configurations ------------------------------------------------------------------------
 
@@ -146,6 +148,44 @@ class JobsServicer(jobs_service_pb2_grpc.JobsServiceServicer):
         return convert.statistics_out(analytics.statistics(jobs, start, end, queued))
 
     # --- sweeps --------------------------------------------------------------------------------
+
+    # --- ensembles -----------------------------------------------------------------------------
+
+    async def CreateEnsemble(self, request, context):
+        e = request.ensemble
+        config = e.configuration
+        values, _ = hyperparameters.from_proto(config.hyperparameters)
+        row, members = await self.ensembles.create(
+            display_name=e.display_name, model=config.model.uid.strip(), model_name=config.model.name, dataset=config.dataset.uid.strip(),
+            dataset_name=config.dataset.name, values=values, size=e.size, spread=e.learning_rate_spread)
+        return convert.ensemble_out(row, members, RULE)
+
+    async def GetEnsemble(self, request, context):
+        return convert.ensemble_out(*await self.ensembles.get(parse_name(request.name, "ensembles")), RULE)
+
+    async def ListEnsembles(self, request, context):
+        rows = await self.store.list_ensembles(clamp_page_size(request.page_size))
+        return jobs_service_pb2.ListEnsemblesResponse(
+            ensembles=[convert.ensemble_out(*await self.ensembles.get(r.id), RULE) for r in rows])
+
+    async def GenerateEnsemble(self, request, context):
+        ensemble_id = parse_name(request.name, "ensembles")
+        if not request.prompt:
+            raise InvalidArgument("prompt is required", reason="PROMPT_REQUIRED", metadata={"field": "prompt"})
+        if not 0 <= request.max_new_tokens <= 4096:
+            raise InvalidArgument(f"max_new_tokens must be in [1, 4096], got {request.max_new_tokens}", reason="INVALID_MAX_NEW_TOKENS",
+                                  metadata={"field": "max_new_tokens"})
+        chosen, answers = await self.ensembles.generate(ensemble_id, request.prompt, request.max_new_tokens or 64)
+        return ensemble_pb2.EnsembleAnswer(text=chosen.text, votes=chosen.votes, chosen_job=f"jobs/{chosen.chosen_job}",
+                                           answers=[ensemble_pb2.MemberAnswer(job=f"jobs/{j}", text=t) for j, t in answers])
+
+    async def EvaluateEnsemble(self, request, context):
+        ensemble_id = parse_name(request.name, "ensembles")
+        rows, members, ensemble_match = await self.ensembles.evaluate(ensemble_id, request.max_rows)
+        return jobs_service_pb2.EnsembleEvaluation(
+            name=f"ensembles/{ensemble_id}", rows=rows, ensemble_exact_match=ensemble_match,
+            members=[ensemble_pb2.MemberScore(job=f"jobs/{m.id}", exact_match=score, final_validation_loss=m.final_validation_loss)
+                     for m, score in members])
 
     async def CreateSweep(self, request, context):
         sweep = request.sweep

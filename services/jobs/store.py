@@ -182,7 +182,18 @@ class TrialRow(Base):
         return loads(self.params, {})
 
 
-TABLES = [ConfigurationRow.__table__, JobRow.__table__, TransitionRow.__table__, SweepRow.__table__, TrialRow.__table__]
+class EnsembleRow(Base):
+    __tablename__ = "jobs_ensembles"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(512), default="")
+    spec: Mapped[str] = mapped_column(Text, default="{}")  # model, dataset, base values, size, spread, members' seeds and rates
+    member_ids: Mapped[str] = mapped_column(Text, default="[]")
+    create_time: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+
+
+TABLES = [ConfigurationRow.__table__, JobRow.__table__, TransitionRow.__table__, SweepRow.__table__, TrialRow.__table__,
+          EnsembleRow.__table__]
 
 
 def job_not_found(job_id: str) -> NotFound:
@@ -409,6 +420,23 @@ class JobStore:
         return out
 
     # --- sweeps --------------------------------------------------------------------------------
+
+    async def add_ensemble(self, row: EnsembleRow) -> EnsembleRow:
+        async with self.sessions.begin() as s:
+            s.add(row)
+        return row
+
+    async def get_ensemble(self, ensemble_id: str) -> EnsembleRow:
+        async with self.sessions() as s:
+            row = await s.get(EnsembleRow, ensemble_id)
+        if row is None:
+            raise NotFound(f"ensemble 'ensembles/{ensemble_id}' does not exist", reason="ENSEMBLE_NOT_FOUND",
+                           metadata={"name": f"ensembles/{ensemble_id}"})
+        return row
+
+    async def list_ensembles(self, limit: int) -> list[EnsembleRow]:
+        async with self.sessions() as s:
+            return list((await s.scalars(select(EnsembleRow).order_by(EnsembleRow.create_time.desc()).limit(limit))).all())
 
     async def add_sweep(self, row: SweepRow) -> SweepRow:
         async with self.sessions.begin() as s:

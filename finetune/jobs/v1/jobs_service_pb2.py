@@ -24,6 +24,7 @@ _sym_db = _symbol_database.Default()
 
 from finetune.jobs.v1 import analytics_pb2 as finetune_dot_jobs_dot_v1_dot_analytics__pb2
 from finetune.jobs.v1 import configuration_pb2 as finetune_dot_jobs_dot_v1_dot_configuration__pb2
+from finetune.jobs.v1 import ensemble_pb2 as finetune_dot_jobs_dot_v1_dot_ensemble__pb2
 from finetune.jobs.v1 import job_pb2 as finetune_dot_jobs_dot_v1_dot_job__pb2
 from finetune.jobs.v1 import sweep_pb2 as finetune_dot_jobs_dot_v1_dot_sweep__pb2
 from finetune.trainer.v1 import run_pb2 as finetune_dot_trainer_dot_v1_dot_run__pb2
@@ -32,7 +33,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#finetune/jobs/v1/jobs_service.proto\x12\x10\x66inetune.jobs.v1\x1a finetune/jobs/v1/analytics.proto\x1a$finetune/jobs/v1/configuration.proto\x1a\x1a\x66inetune/jobs/v1/job.proto\x1a\x1c\x66inetune/jobs/v1/sweep.proto\x1a\x1d\x66inetune/trainer/v1/run.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc6\x01\n\x1cValidateConfigurationRequest\x12=\n\x0fhyperparameters\x18\x01 \x01(\x0b\x32$.finetune.trainer.v1.Hyperparameters\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x03 \x01(\t\x12\x14\n\x0c\x64\x61taset_rows\x18\x04 \x01(\x03\x12\x31\n\x04mode\x18\x05 \x01(\x0e\x32#.finetune.jobs.v1.ConfigurationMode\"\xc9\x02\n\x1dValidateConfigurationResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x31\n\x06\x65rrors\x18\x02 \x03(\x0b\x32!.finetune.jobs.v1.ValidationIssue\x12\x33\n\x08warnings\x18\x03 \x03(\x0b\x32!.finetune.jobs.v1.ValidationIssue\x12\x38\n\nnormalized\x18\x04 \x01(\x0b\x32$.finetune.trainer.v1.Hyperparameters\x12\x37\n\tsuggested\x18\x05 \x01(\x0b\x32$.finetune.trainer.v1.Hyperparameters\x12\x1e\n\x16\x65stimated_memory_bytes\x18\x06 \x01(\x03\x12\x1e\n\x16\x61vailable_memory_bytes\x18\x07 \x01(\x03\"T\n\x1a\x43reateConfigurationRequest\x12\x36\n\rconfiguration\x18\x01 \x01(\x0b\x32\x1f.finetune.jobs.v1.Configuration\"\'\n\x17GetConfigurationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"u\n\x19ListConfigurationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x31\n\x04mode\x18\x03 \x01(\x0e\x32#.finetune.jobs.v1.ConfigurationMode\"\x82\x01\n\x1aListConfigurationsResponse\x12\x37\n\x0e\x63onfigurations\x18\x01 \x03(\x0b\x32\x1f.finetune.jobs.v1.Configuration\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"+\n\x1bGetBestConfigurationRequest\x12\x0c\n\x04mode\x18\x01 \x01(\t\"\xf5\x03\n\x10\x43reateJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x0c\n\x04tags\x18\x03 \x03(\t\x12\x39\n\rconfiguration\x18\x04 \x01(\x0b\x32\".finetune.jobs.v1.JobConfiguration\x12\x36\n\x0cmodel_saving\x18\x05 \x01(\x0b\x32 .finetune.trainer.v1.ModelSaving\x12/\n\x08priority\x18\x06 \x01(\x0e\x32\x1d.finetune.jobs.v1.JobPriority\x12*\n\x07timeout\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x11\n\tgpu_count\x18\x08 \x01(\x05\x12\x31\n\x04mode\x18\t \x01(\x0e\x32#.finetune.jobs.v1.ConfigurationMode\x12\x0e\n\x06job_id\x18\n \x01(\t\x12\x15\n\rvalidate_only\x18\x0b \x01(\x08\x12\x42\n\x08metadata\x18\x0c \x03(\x0b\x32\x30.finetune.jobs.v1.CreateJobRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x1d\n\rGetJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xa4\x01\n\x0fListJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12)\n\x05state\x18\x03 \x01(\x0e\x32\x1a.finetune.jobs.v1.JobState\x12\x0b\n\x03tag\x18\x04 \x01(\t\x12\r\n\x05sweep\x18\x05 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x06 \x01(\t\x12\x12\n\nunfinished\x18\x07 \x01(\x08\"d\n\x10ListJobsResponse\x12#\n\x04jobs\x18\x01 \x03(\x0b\x32\x15.finetune.jobs.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"0\n\x10\x43\x61ncelJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x1f\n\x0fPauseJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\" \n\x10ResumeJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"D\n\x1cStreamJobStateChangesRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\"6\n\x12\x43ompareJobsRequest\x12\x0f\n\x07job_ids\x18\x01 \x03(\t\x12\x0f\n\x07metrics\x18\x02 \x03(\t\"\xc1\x01\n\x13\x43ompareJobsResponse\x12+\n\x04jobs\x18\x01 \x03(\x0b\x32\x1d.finetune.jobs.v1.ComparedJob\x12>\n\x0b\x64ifferences\x18\x02 \x03(\x0b\x32).finetune.jobs.v1.ConfigurationDifference\x12,\n\x04\x62\x65st\x18\x03 \x03(\x0b\x32\x1e.finetune.jobs.v1.MetricWinner\x12\x0f\n\x07metrics\x18\x04 \x03(\t\"w\n\x17GetJobStatisticsRequest\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"n\n\x12\x43reateSweepRequest\x12&\n\x05sweep\x18\x01 \x01(\x0b\x32\x17.finetune.jobs.v1.Sweep\x12\x30\n\rtrial_timeout\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x1f\n\x0fGetSweepRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\":\n\x11ListSweepsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"j\n\x12ListSweepsResponse\x12\'\n\x06sweeps\x18\x01 \x03(\x0b\x32\x17.finetune.jobs.v1.Sweep\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"(\n\x16ListSweepTrialsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\"G\n\x17ListSweepTrialsResponse\x12,\n\x06trials\x18\x01 \x03(\x0b\x32\x1c.finetune.jobs.v1.SweepTrial\"\"\n\x12\x43\x61ncelSweepRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"j\n\x18PromoteSweepTrialRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x19\n\x0ctrial_number\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\tB\x0f\n\r_trial_number2\xe0\x16\n\x0bJobsService\x12\xc3\x01\n\x15ValidateConfiguration\x12..finetune.jobs.v1.ValidateConfigurationRequest\x1a/.finetune.jobs.v1.ValidateConfigurationResponse\"I\x82\xd3\xe4\x93\x02\x43\"\x1b/v1/configurations:validate:\x01*Z!\"\x1c/api/configurations/validate:\x01*\x12\xb5\x01\n\x13\x43reateConfiguration\x12,.finetune.jobs.v1.CreateConfigurationRequest\x1a\x1f.finetune.jobs.v1.Configuration\"O\x82\xd3\xe4\x93\x02I\"\x12/v1/configurations:\rconfigurationZ$\"\x13/api/configurations:\rconfiguration\x12\xa3\x01\n\x14GetBestConfiguration\x12-.finetune.jobs.v1.GetBestConfigurationRequest\x1a\x1f.finetune.jobs.v1.Configuration\";\x82\xd3\xe4\x93\x02\x35\x12\x17/v1/configurations:bestZ\x1a\x12\x18/api/configurations/best\x12\xa3\x01\n\x10GetConfiguration\x12).finetune.jobs.v1.GetConfigurationRequest\x1a\x1f.finetune.jobs.v1.Configuration\"C\x82\xd3\xe4\x93\x02=\x12\x1b/v1/{name=configurations/*}Z\x1e\x12\x1c/api/{name=configurations/*}\x12\xa2\x01\n\x12ListConfigurations\x12+.finetune.jobs.v1.ListConfigurationsRequest\x1a,.finetune.jobs.v1.ListConfigurationsResponse\"1\x82\xd3\xe4\x93\x02+\x12\x12/v1/configurationsZ\x15\x12\x13/api/configurations\x12k\n\tCreateJob\x12\".finetune.jobs.v1.CreateJobRequest\x1a\x15.finetune.jobs.v1.Job\"#\x82\xd3\xe4\x93\x02\x1d\"\x08/v1/jobs:\x01*Z\x0e\"\t/api/jobs:\x01*\x12q\n\x06GetJob\x12\x1f.finetune.jobs.v1.GetJobRequest\x1a\x15.finetune.jobs.v1.Job\"/\x82\xd3\xe4\x93\x02)\x12\x11/v1/{name=jobs/*}Z\x14\x12\x12/api/{name=jobs/*}\x12p\n\x08ListJobs\x12!.finetune.jobs.v1.ListJobsRequest\x1a\".finetune.jobs.v1.ListJobsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x08/v1/jobsZ\x0b\x12\t/api/jobs\x12\x8b\x01\n\tCancelJob\x12\".finetune.jobs.v1.CancelJobRequest\x1a\x15.finetune.jobs.v1.Job\"C\x82\xd3\xe4\x93\x02=\"\x18/v1/{name=jobs/*}:cancel:\x01*Z\x1e\"\x19/api/{name=jobs/*}/cancel:\x01*\x12\x87\x01\n\x08PauseJob\x12!.finetune.jobs.v1.PauseJobRequest\x1a\x15.finetune.jobs.v1.Job\"A\x82\xd3\xe4\x93\x02;\"\x17/v1/{name=jobs/*}:pause:\x01*Z\x1d\"\x18/api/{name=jobs/*}/pause:\x01*\x12\x8b\x01\n\tResumeJob\x12\".finetune.jobs.v1.ResumeJobRequest\x1a\x15.finetune.jobs.v1.Job\"C\x82\xd3\xe4\x93\x02=\"\x18/v1/{name=jobs/*}:resume:\x01*Z\x1e\"\x19/api/{name=jobs/*}/resume:\x01*\x12\x9a\x01\n\x15StreamJobStateChanges\x12..finetune.jobs.v1.StreamJobStateChangesRequest\x1a!.finetune.jobs.v1.StateTransition\",\x82\xd3\xe4\x93\x02&\x12$/v1/{name=jobs/*}:streamStateChanges0\x01\x12\x8f\x01\n\x0b\x43ompareJobs\x12$.finetune.jobs.v1.CompareJobsRequest\x1a%.finetune.jobs.v1.CompareJobsResponse\"3\x82\xd3\xe4\x93\x02-\"\x10/v1/jobs:compare:\x01*Z\x16\"\x11/api/jobs/compare:\x01*\x12\x92\x01\n\x10GetJobStatistics\x12).finetune.jobs.v1.GetJobStatisticsRequest\x1a\x1f.finetune.jobs.v1.JobStatistics\"2\x82\xd3\xe4\x93\x02,\x12\x13/v1/jobs:statisticsZ\x15\x12\x13/api/analytics/jobs\x12}\n\x0b\x43reateSweep\x12$.finetune.jobs.v1.CreateSweepRequest\x1a\x17.finetune.jobs.v1.Sweep\"/\x82\xd3\xe4\x93\x02)\"\n/v1/sweeps:\x05sweepZ\x14\"\x0b/api/sweeps:\x05sweep\x12{\n\x08GetSweep\x12!.finetune.jobs.v1.GetSweepRequest\x1a\x17.finetune.jobs.v1.Sweep\"3\x82\xd3\xe4\x93\x02-\x12\x13/v1/{name=sweeps/*}Z\x16\x12\x14/api/{name=sweeps/*}\x12z\n\nListSweeps\x12#.finetune.jobs.v1.ListSweepsRequest\x1a$.finetune.jobs.v1.ListSweepsResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\n/v1/sweepsZ\r\x12\x0b/api/sweeps\x12\xad\x01\n\x0fListSweepTrials\x12(.finetune.jobs.v1.ListSweepTrialsRequest\x1a).finetune.jobs.v1.ListSweepTrialsResponse\"E\x82\xd3\xe4\x93\x02?\x12\x1c/v1/{parent=sweeps/*}/trialsZ\x1f\x12\x1d/api/{parent=sweeps/*}/trials\x12s\n\x0b\x43\x61ncelSweep\x12$.finetune.jobs.v1.CancelSweepRequest\x1a\x17.finetune.jobs.v1.Sweep\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/{name=sweeps/*}:cancel:\x01*\x12\x88\x01\n\x11PromoteSweepTrial\x12*.finetune.jobs.v1.PromoteSweepTrialRequest\x1a\x1f.finetune.jobs.v1.Configuration\"&\x82\xd3\xe4\x93\x02 \"\x1b/v1/{name=sweeps/*}:promote:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#finetune/jobs/v1/jobs_service.proto\x12\x10\x66inetune.jobs.v1\x1a finetune/jobs/v1/analytics.proto\x1a$finetune/jobs/v1/configuration.proto\x1a\x1f\x66inetune/jobs/v1/ensemble.proto\x1a\x1a\x66inetune/jobs/v1/job.proto\x1a\x1c\x66inetune/jobs/v1/sweep.proto\x1a\x1d\x66inetune/trainer/v1/run.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc6\x01\n\x1cValidateConfigurationRequest\x12=\n\x0fhyperparameters\x18\x01 \x01(\x0b\x32$.finetune.trainer.v1.Hyperparameters\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x03 \x01(\t\x12\x14\n\x0c\x64\x61taset_rows\x18\x04 \x01(\x03\x12\x31\n\x04mode\x18\x05 \x01(\x0e\x32#.finetune.jobs.v1.ConfigurationMode\"\xc9\x02\n\x1dValidateConfigurationResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x31\n\x06\x65rrors\x18\x02 \x03(\x0b\x32!.finetune.jobs.v1.ValidationIssue\x12\x33\n\x08warnings\x18\x03 \x03(\x0b\x32!.finetune.jobs.v1.ValidationIssue\x12\x38\n\nnormalized\x18\x04 \x01(\x0b\x32$.finetune.trainer.v1.Hyperparameters\x12\x37\n\tsuggested\x18\x05 \x01(\x0b\x32$.finetune.trainer.v1.Hyperparameters\x12\x1e\n\x16\x65stimated_memory_bytes\x18\x06 \x01(\x03\x12\x1e\n\x16\x61vailable_memory_bytes\x18\x07 \x01(\x03\"T\n\x1a\x43reateConfigurationRequest\x12\x36\n\rconfiguration\x18\x01 \x01(\x0b\x32\x1f.finetune.jobs.v1.Configuration\"\'\n\x17GetConfigurationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"u\n\x19ListConfigurationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x31\n\x04mode\x18\x03 \x01(\x0e\x32#.finetune.jobs.v1.ConfigurationMode\"\x82\x01\n\x1aListConfigurationsResponse\x12\x37\n\x0e\x63onfigurations\x18\x01 \x03(\x0b\x32\x1f.finetune.jobs.v1.Configuration\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"+\n\x1bGetBestConfigurationRequest\x12\x0c\n\x04mode\x18\x01 \x01(\t\"\xf5\x03\n\x10\x43reateJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x0c\n\x04tags\x18\x03 \x03(\t\x12\x39\n\rconfiguration\x18\x04 \x01(\x0b\x32\".finetune.jobs.v1.JobConfiguration\x12\x36\n\x0cmodel_saving\x18\x05 \x01(\x0b\x32 .finetune.trainer.v1.ModelSaving\x12/\n\x08priority\x18\x06 \x01(\x0e\x32\x1d.finetune.jobs.v1.JobPriority\x12*\n\x07timeout\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x11\n\tgpu_count\x18\x08 \x01(\x05\x12\x31\n\x04mode\x18\t \x01(\x0e\x32#.finetune.jobs.v1.ConfigurationMode\x12\x0e\n\x06job_id\x18\n \x01(\t\x12\x15\n\rvalidate_only\x18\x0b \x01(\x08\x12\x42\n\x08metadata\x18\x0c \x03(\x0b\x32\x30.finetune.jobs.v1.CreateJobRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x1d\n\rGetJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xa4\x01\n\x0fListJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12)\n\x05state\x18\x03 \x01(\x0e\x32\x1a.finetune.jobs.v1.JobState\x12\x0b\n\x03tag\x18\x04 \x01(\t\x12\r\n\x05sweep\x18\x05 \x01(\t\x12\x0f\n\x07\x64\x61taset\x18\x06 \x01(\t\x12\x12\n\nunfinished\x18\x07 \x01(\x08\"d\n\x10ListJobsResponse\x12#\n\x04jobs\x18\x01 \x03(\x0b\x32\x15.finetune.jobs.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"0\n\x10\x43\x61ncelJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x1f\n\x0fPauseJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\" \n\x10ResumeJobRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"D\n\x1cStreamJobStateChangesRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\"6\n\x12\x43ompareJobsRequest\x12\x0f\n\x07job_ids\x18\x01 \x03(\t\x12\x0f\n\x07metrics\x18\x02 \x03(\t\"\xc1\x01\n\x13\x43ompareJobsResponse\x12+\n\x04jobs\x18\x01 \x03(\x0b\x32\x1d.finetune.jobs.v1.ComparedJob\x12>\n\x0b\x64ifferences\x18\x02 \x03(\x0b\x32).finetune.jobs.v1.ConfigurationDifference\x12,\n\x04\x62\x65st\x18\x03 \x03(\x0b\x32\x1e.finetune.jobs.v1.MetricWinner\x12\x0f\n\x07metrics\x18\x04 \x03(\t\"w\n\x17GetJobStatisticsRequest\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"n\n\x12\x43reateSweepRequest\x12&\n\x05sweep\x18\x01 \x01(\x0b\x32\x17.finetune.jobs.v1.Sweep\x12\x30\n\rtrial_timeout\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x1f\n\x0fGetSweepRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\":\n\x11ListSweepsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"j\n\x12ListSweepsResponse\x12\'\n\x06sweeps\x18\x01 \x03(\x0b\x32\x17.finetune.jobs.v1.Sweep\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"(\n\x16ListSweepTrialsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\"G\n\x17ListSweepTrialsResponse\x12,\n\x06trials\x18\x01 \x03(\x0b\x32\x1c.finetune.jobs.v1.SweepTrial\"\"\n\x12\x43\x61ncelSweepRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"j\n\x18PromoteSweepTrialRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x19\n\x0ctrial_number\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\tB\x0f\n\r_trial_number\"E\n\x15\x43reateEnsembleRequest\x12,\n\x08\x65nsemble\x18\x01 \x01(\x0b\x32\x1a.finetune.jobs.v1.Ensemble\"\"\n\x12GetEnsembleRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\")\n\x14ListEnsemblesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\"F\n\x15ListEnsemblesResponse\x12-\n\tensembles\x18\x01 \x03(\x0b\x32\x1a.finetune.jobs.v1.Ensemble\"O\n\x17GenerateEnsembleRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x01(\t\x12\x16\n\x0emax_new_tokens\x18\x03 \x01(\x05\"9\n\x17\x45valuateEnsembleRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08max_rows\x18\x02 \x01(\x05\"~\n\x12\x45nsembleEvaluation\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04rows\x18\x02 \x01(\x05\x12.\n\x07members\x18\x03 \x03(\x0b\x32\x1d.finetune.jobs.v1.MemberScore\x12\x1c\n\x14\x65nsemble_exact_match\x18\x04 \x01(\x01\x32\xe2\x1b\n\x0bJobsService\x12\xc3\x01\n\x15ValidateConfiguration\x12..finetune.jobs.v1.ValidateConfigurationRequest\x1a/.finetune.jobs.v1.ValidateConfigurationResponse\"I\x82\xd3\xe4\x93\x02\x43\"\x1b/v1/configurations:validate:\x01*Z!\"\x1c/api/configurations/validate:\x01*\x12\xb5\x01\n\x13\x43reateConfiguration\x12,.finetune.jobs.v1.CreateConfigurationRequest\x1a\x1f.finetune.jobs.v1.Configuration\"O\x82\xd3\xe4\x93\x02I\"\x12/v1/configurations:\rconfigurationZ$\"\x13/api/configurations:\rconfiguration\x12\xa3\x01\n\x14GetBestConfiguration\x12-.finetune.jobs.v1.GetBestConfigurationRequest\x1a\x1f.finetune.jobs.v1.Configuration\";\x82\xd3\xe4\x93\x02\x35\x12\x17/v1/configurations:bestZ\x1a\x12\x18/api/configurations/best\x12\xa3\x01\n\x10GetConfiguration\x12).finetune.jobs.v1.GetConfigurationRequest\x1a\x1f.finetune.jobs.v1.Configuration\"C\x82\xd3\xe4\x93\x02=\x12\x1b/v1/{name=configurations/*}Z\x1e\x12\x1c/api/{name=configurations/*}\x12\xa2\x01\n\x12ListConfigurations\x12+.finetune.jobs.v1.ListConfigurationsRequest\x1a,.finetune.jobs.v1.ListConfigurationsResponse\"1\x82\xd3\xe4\x93\x02+\x12\x12/v1/configurationsZ\x15\x12\x13/api/configurations\x12k\n\tCreateJob\x12\".finetune.jobs.v1.CreateJobRequest\x1a\x15.finetune.jobs.v1.Job\"#\x82\xd3\xe4\x93\x02\x1d\"\x08/v1/jobs:\x01*Z\x0e\"\t/api/jobs:\x01*\x12q\n\x06GetJob\x12\x1f.finetune.jobs.v1.GetJobRequest\x1a\x15.finetune.jobs.v1.Job\"/\x82\xd3\xe4\x93\x02)\x12\x11/v1/{name=jobs/*}Z\x14\x12\x12/api/{name=jobs/*}\x12p\n\x08ListJobs\x12!.finetune.jobs.v1.ListJobsRequest\x1a\".finetune.jobs.v1.ListJobsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x08/v1/jobsZ\x0b\x12\t/api/jobs\x12\x8b\x01\n\tCancelJob\x12\".finetune.jobs.v1.CancelJobRequest\x1a\x15.finetune.jobs.v1.Job\"C\x82\xd3\xe4\x93\x02=\"\x18/v1/{name=jobs/*}:cancel:\x01*Z\x1e\"\x19/api/{name=jobs/*}/cancel:\x01*\x12\x87\x01\n\x08PauseJob\x12!.finetune.jobs.v1.PauseJobRequest\x1a\x15.finetune.jobs.v1.Job\"A\x82\xd3\xe4\x93\x02;\"\x17/v1/{name=jobs/*}:pause:\x01*Z\x1d\"\x18/api/{name=jobs/*}/pause:\x01*\x12\x8b\x01\n\tResumeJob\x12\".finetune.jobs.v1.ResumeJobRequest\x1a\x15.finetune.jobs.v1.Job\"C\x82\xd3\xe4\x93\x02=\"\x18/v1/{name=jobs/*}:resume:\x01*Z\x1e\"\x19/api/{name=jobs/*}/resume:\x01*\x12\x9a\x01\n\x15StreamJobStateChanges\x12..finetune.jobs.v1.StreamJobStateChangesRequest\x1a!.finetune.jobs.v1.StateTransition\",\x82\xd3\xe4\x93\x02&\x12$/v1/{name=jobs/*}:streamStateChanges0\x01\x12\x8f\x01\n\x0b\x43ompareJobs\x12$.finetune.jobs.v1.CompareJobsRequest\x1a%.finetune.jobs.v1.CompareJobsResponse\"3\x82\xd3\xe4\x93\x02-\"\x10/v1/jobs:compare:\x01*Z\x16\"\x11/api/jobs/compare:\x01*\x12\x92\x01\n\x10GetJobStatistics\x12).finetune.jobs.v1.GetJobStatisticsRequest\x1a\x1f.finetune.jobs.v1.JobStatistics\"2\x82\xd3\xe4\x93\x02,\x12\x13/v1/jobs:statisticsZ\x15\x12\x13/api/analytics/jobs\x12v\n\x0e\x43reateEnsemble\x12\'.finetune.jobs.v1.CreateEnsembleRequest\x1a\x1a.finetune.jobs.v1.Ensemble\"\x1f\x82\xd3\xe4\x93\x02\x19\"\r/v1/ensembles:\x08\x65nsemble\x12o\n\x0bGetEnsemble\x12$.finetune.jobs.v1.GetEnsembleRequest\x1a\x1a.finetune.jobs.v1.Ensemble\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/{name=ensembles/*}\x12w\n\rListEnsembles\x12&.finetune.jobs.v1.ListEnsemblesRequest\x1a\'.finetune.jobs.v1.ListEnsemblesResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/ensembles\x12\x8b\x01\n\x10GenerateEnsemble\x12).finetune.jobs.v1.GenerateEnsembleRequest\x1a .finetune.jobs.v1.EnsembleAnswer\"*\x82\xd3\xe4\x93\x02$\"\x1f/v1/{name=ensembles/*}:generate:\x01*\x12\x8f\x01\n\x10\x45valuateEnsemble\x12).finetune.jobs.v1.EvaluateEnsembleRequest\x1a$.finetune.jobs.v1.EnsembleEvaluation\"*\x82\xd3\xe4\x93\x02$\"\x1f/v1/{name=ensembles/*}:evaluate:\x01*\x12}\n\x0b\x43reateSweep\x12$.finetune.jobs.v1.CreateSweepRequest\x1a\x17.finetune.jobs.v1.Sweep\"/\x82\xd3\xe4\x93\x02)\"\n/v1/sweeps:\x05sweepZ\x14\"\x0b/api/sweeps:\x05sweep\x12{\n\x08GetSweep\x12!.finetune.jobs.v1.GetSweepRequest\x1a\x17.finetune.jobs.v1.Sweep\"3\x82\xd3\xe4\x93\x02-\x12\x13/v1/{name=sweeps/*}Z\x16\x12\x14/api/{name=sweeps/*}\x12z\n\nListSweeps\x12#.finetune.jobs.v1.ListSweepsRequest\x1a$.finetune.jobs.v1.ListSweepsResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\n/v1/sweepsZ\r\x12\x0b/api/sweeps\x12\xad\x01\n\x0fListSweepTrials\x12(.finetune.jobs.v1.ListSweepTrialsRequest\x1a).finetune.jobs.v1.ListSweepTrialsResponse\"E\x82\xd3\xe4\x93\x02?\x12\x1c/v1/{parent=sweeps/*}/trialsZ\x1f\x12\x1d/api/{parent=sweeps/*}/trials\x12s\n\x0b\x43\x61ncelSweep\x12$.finetune.jobs.v1.CancelSweepRequest\x1a\x17.finetune.jobs.v1.Sweep\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/{name=sweeps/*}:cancel:\x01*\x12\x88\x01\n\x11PromoteSweepTrial\x12*.finetune.jobs.v1.PromoteSweepTrialRequest\x1a\x1f.finetune.jobs.v1.Configuration\"&\x82\xd3\xe4\x93\x02 \"\x1b/v1/{name=sweeps/*}:promote:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -69,6 +70,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JOBSSERVICE'].methods_by_name['CompareJobs']._serialized_options = b'\202\323\344\223\002-\"\020/v1/jobs:compare:\001*Z\026\"\021/api/jobs/compare:\001*'
   _globals['_JOBSSERVICE'].methods_by_name['GetJobStatistics']._loaded_options = None
   _globals['_JOBSSERVICE'].methods_by_name['GetJobStatistics']._serialized_options = b'\202\323\344\223\002,\022\023/v1/jobs:statisticsZ\025\022\023/api/analytics/jobs'
+  _globals['_JOBSSERVICE'].methods_by_name['CreateEnsemble']._loaded_options = None
+  _globals['_JOBSSERVICE'].methods_by_name['CreateEnsemble']._serialized_options = b'\202\323\344\223\002\031\"\r/v1/ensembles:\010ensemble'
+  _globals['_JOBSSERVICE'].methods_by_name['GetEnsemble']._loaded_options = None
+  _globals['_JOBSSERVICE'].methods_by_name['GetEnsemble']._serialized_options = b'\202\323\344\223\002\030\022\026/v1/{name=ensembles/*}'
+  _globals['_JOBSSERVICE'].methods_by_name['ListEnsembles']._loaded_options = None
+  _globals['_JOBSSERVICE'].methods_by_name['ListEnsembles']._serialized_options = b'\202\323\344\223\002\017\022\r/v1/ensembles'
+  _globals['_JOBSSERVICE'].methods_by_name['GenerateEnsemble']._loaded_options = None
+  _globals['_JOBSSERVICE'].methods_by_name['GenerateEnsemble']._serialized_options = b'\202\323\344\223\002$\"\037/v1/{name=ensembles/*}:generate:\001*'
+  _globals['_JOBSSERVICE'].methods_by_name['EvaluateEnsemble']._loaded_options = None
+  _globals['_JOBSSERVICE'].methods_by_name['EvaluateEnsemble']._serialized_options = b'\202\323\344\223\002$\"\037/v1/{name=ensembles/*}:evaluate:\001*'
   _globals['_JOBSSERVICE'].methods_by_name['CreateSweep']._loaded_options = None
   _globals['_JOBSSERVICE'].methods_by_name['CreateSweep']._serialized_options = b'\202\323\344\223\002)\"\n/v1/sweeps:\005sweepZ\024\"\013/api/sweeps:\005sweep'
   _globals['_JOBSSERVICE'].methods_by_name['GetSweep']._loaded_options = None
@@ -81,60 +92,74 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JOBSSERVICE'].methods_by_name['CancelSweep']._serialized_options = b'\202\323\344\223\002\037\"\032/v1/{name=sweeps/*}:cancel:\001*'
   _globals['_JOBSSERVICE'].methods_by_name['PromoteSweepTrial']._loaded_options = None
   _globals['_JOBSSERVICE'].methods_by_name['PromoteSweepTrial']._serialized_options = b'\202\323\344\223\002 \"\033/v1/{name=sweeps/*}:promote:\001*'
-  _globals['_VALIDATECONFIGURATIONREQUEST']._serialized_start=314
-  _globals['_VALIDATECONFIGURATIONREQUEST']._serialized_end=512
-  _globals['_VALIDATECONFIGURATIONRESPONSE']._serialized_start=515
-  _globals['_VALIDATECONFIGURATIONRESPONSE']._serialized_end=844
-  _globals['_CREATECONFIGURATIONREQUEST']._serialized_start=846
-  _globals['_CREATECONFIGURATIONREQUEST']._serialized_end=930
-  _globals['_GETCONFIGURATIONREQUEST']._serialized_start=932
-  _globals['_GETCONFIGURATIONREQUEST']._serialized_end=971
-  _globals['_LISTCONFIGURATIONSREQUEST']._serialized_start=973
-  _globals['_LISTCONFIGURATIONSREQUEST']._serialized_end=1090
-  _globals['_LISTCONFIGURATIONSRESPONSE']._serialized_start=1093
-  _globals['_LISTCONFIGURATIONSRESPONSE']._serialized_end=1223
-  _globals['_GETBESTCONFIGURATIONREQUEST']._serialized_start=1225
-  _globals['_GETBESTCONFIGURATIONREQUEST']._serialized_end=1268
-  _globals['_CREATEJOBREQUEST']._serialized_start=1271
-  _globals['_CREATEJOBREQUEST']._serialized_end=1772
-  _globals['_CREATEJOBREQUEST_METADATAENTRY']._serialized_start=1725
-  _globals['_CREATEJOBREQUEST_METADATAENTRY']._serialized_end=1772
-  _globals['_GETJOBREQUEST']._serialized_start=1774
-  _globals['_GETJOBREQUEST']._serialized_end=1803
-  _globals['_LISTJOBSREQUEST']._serialized_start=1806
-  _globals['_LISTJOBSREQUEST']._serialized_end=1970
-  _globals['_LISTJOBSRESPONSE']._serialized_start=1972
-  _globals['_LISTJOBSRESPONSE']._serialized_end=2072
-  _globals['_CANCELJOBREQUEST']._serialized_start=2074
-  _globals['_CANCELJOBREQUEST']._serialized_end=2122
-  _globals['_PAUSEJOBREQUEST']._serialized_start=2124
-  _globals['_PAUSEJOBREQUEST']._serialized_end=2155
-  _globals['_RESUMEJOBREQUEST']._serialized_start=2157
-  _globals['_RESUMEJOBREQUEST']._serialized_end=2189
-  _globals['_STREAMJOBSTATECHANGESREQUEST']._serialized_start=2191
-  _globals['_STREAMJOBSTATECHANGESREQUEST']._serialized_end=2259
-  _globals['_COMPAREJOBSREQUEST']._serialized_start=2261
-  _globals['_COMPAREJOBSREQUEST']._serialized_end=2315
-  _globals['_COMPAREJOBSRESPONSE']._serialized_start=2318
-  _globals['_COMPAREJOBSRESPONSE']._serialized_end=2511
-  _globals['_GETJOBSTATISTICSREQUEST']._serialized_start=2513
-  _globals['_GETJOBSTATISTICSREQUEST']._serialized_end=2632
-  _globals['_CREATESWEEPREQUEST']._serialized_start=2634
-  _globals['_CREATESWEEPREQUEST']._serialized_end=2744
-  _globals['_GETSWEEPREQUEST']._serialized_start=2746
-  _globals['_GETSWEEPREQUEST']._serialized_end=2777
-  _globals['_LISTSWEEPSREQUEST']._serialized_start=2779
-  _globals['_LISTSWEEPSREQUEST']._serialized_end=2837
-  _globals['_LISTSWEEPSRESPONSE']._serialized_start=2839
-  _globals['_LISTSWEEPSRESPONSE']._serialized_end=2945
-  _globals['_LISTSWEEPTRIALSREQUEST']._serialized_start=2947
-  _globals['_LISTSWEEPTRIALSREQUEST']._serialized_end=2987
-  _globals['_LISTSWEEPTRIALSRESPONSE']._serialized_start=2989
-  _globals['_LISTSWEEPTRIALSRESPONSE']._serialized_end=3060
-  _globals['_CANCELSWEEPREQUEST']._serialized_start=3062
-  _globals['_CANCELSWEEPREQUEST']._serialized_end=3096
-  _globals['_PROMOTESWEEPTRIALREQUEST']._serialized_start=3098
-  _globals['_PROMOTESWEEPTRIALREQUEST']._serialized_end=3204
-  _globals['_JOBSSERVICE']._serialized_start=3207
-  _globals['_JOBSSERVICE']._serialized_end=6119
+  _globals['_VALIDATECONFIGURATIONREQUEST']._serialized_start=347
+  _globals['_VALIDATECONFIGURATIONREQUEST']._serialized_end=545
+  _globals['_VALIDATECONFIGURATIONRESPONSE']._serialized_start=548
+  _globals['_VALIDATECONFIGURATIONRESPONSE']._serialized_end=877
+  _globals['_CREATECONFIGURATIONREQUEST']._serialized_start=879
+  _globals['_CREATECONFIGURATIONREQUEST']._serialized_end=963
+  _globals['_GETCONFIGURATIONREQUEST']._serialized_start=965
+  _globals['_GETCONFIGURATIONREQUEST']._serialized_end=1004
+  _globals['_LISTCONFIGURATIONSREQUEST']._serialized_start=1006
+  _globals['_LISTCONFIGURATIONSREQUEST']._serialized_end=1123
+  _globals['_LISTCONFIGURATIONSRESPONSE']._serialized_start=1126
+  _globals['_LISTCONFIGURATIONSRESPONSE']._serialized_end=1256
+  _globals['_GETBESTCONFIGURATIONREQUEST']._serialized_start=1258
+  _globals['_GETBESTCONFIGURATIONREQUEST']._serialized_end=1301
+  _globals['_CREATEJOBREQUEST']._serialized_start=1304
+  _globals['_CREATEJOBREQUEST']._serialized_end=1805
+  _globals['_CREATEJOBREQUEST_METADATAENTRY']._serialized_start=1758
+  _globals['_CREATEJOBREQUEST_METADATAENTRY']._serialized_end=1805
+  _globals['_GETJOBREQUEST']._serialized_start=1807
+  _globals['_GETJOBREQUEST']._serialized_end=1836
+  _globals['_LISTJOBSREQUEST']._serialized_start=1839
+  _globals['_LISTJOBSREQUEST']._serialized_end=2003
+  _globals['_LISTJOBSRESPONSE']._serialized_start=2005
+  _globals['_LISTJOBSRESPONSE']._serialized_end=2105
+  _globals['_CANCELJOBREQUEST']._serialized_start=2107
+  _globals['_CANCELJOBREQUEST']._serialized_end=2155
+  _globals['_PAUSEJOBREQUEST']._serialized_start=2157
+  _globals['_PAUSEJOBREQUEST']._serialized_end=2188
+  _globals['_RESUMEJOBREQUEST']._serialized_start=2190
+  _globals['_RESUMEJOBREQUEST']._serialized_end=2222
+  _globals['_STREAMJOBSTATECHANGESREQUEST']._serialized_start=2224
+  _globals['_STREAMJOBSTATECHANGESREQUEST']._serialized_end=2292
+  _globals['_COMPAREJOBSREQUEST']._serialized_start=2294
+  _globals['_COMPAREJOBSREQUEST']._serialized_end=2348
+  _globals['_COMPAREJOBSRESPONSE']._serialized_start=2351
+  _globals['_COMPAREJOBSRESPONSE']._serialized_end=2544
+  _globals['_GETJOBSTATISTICSREQUEST']._serialized_start=2546
+  _globals['_GETJOBSTATISTICSREQUEST']._serialized_end=2665
+  _globals['_CREATESWEEPREQUEST']._serialized_start=2667
+  _globals['_CREATESWEEPREQUEST']._serialized_end=2777
+  _globals['_GETSWEEPREQUEST']._serialized_start=2779
+  _globals['_GETSWEEPREQUEST']._serialized_end=2810
+  _globals['_LISTSWEEPSREQUEST']._serialized_start=2812
+  _globals['_LISTSWEEPSREQUEST']._serialized_end=2870
+  _globals['_LISTSWEEPSRESPONSE']._serialized_start=2872
+  _globals['_LISTSWEEPSRESPONSE']._serialized_end=2978
+  _globals['_LISTSWEEPTRIALSREQUEST']._serialized_start=2980
+  _globals['_LISTSWEEPTRIALSREQUEST']._serialized_end=3020
+  _globals['_LISTSWEEPTRIALSRESPONSE']._serialized_start=3022
+  _globals['_LISTSWEEPTRIALSRESPONSE']._serialized_end=3093
+  _globals['_CANCELSWEEPREQUEST']._serialized_start=3095
+  _globals['_CANCELSWEEPREQUEST']._serialized_end=3129
+  _globals['_PROMOTESWEEPTRIALREQUEST']._serialized_start=3131
+  _globals['_PROMOTESWEEPTRIALREQUEST']._serialized_end=3237
+  _globals['_CREATEENSEMBLEREQUEST']._serialized_start=3239
+  _globals['_CREATEENSEMBLEREQUEST']._serialized_end=3308
+  _globals['_GETENSEMBLEREQUEST']._serialized_start=3310
+  _globals['_GETENSEMBLEREQUEST']._serialized_end=3344
+  _globals['_LISTENSEMBLESREQUEST']._serialized_start=3346
+  _globals['_LISTENSEMBLESREQUEST']._serialized_end=3387
+  _globals['_LISTENSEMBLESRESPONSE']._serialized_start=3389
+  _globals['_LISTENSEMBLESRESPONSE']._serialized_end=3459
+  _globals['_GENERATEENSEMBLEREQUEST']._serialized_start=3461
+  _globals['_GENERATEENSEMBLEREQUEST']._serialized_end=3540
+  _globals['_EVALUATEENSEMBLEREQUEST']._serialized_start=3542
+  _globals['_EVALUATEENSEMBLEREQUEST']._serialized_end=3599
+  _globals['_ENSEMBLEEVALUATION']._serialized_start=3601
+  _globals['_ENSEMBLEEVALUATION']._serialized_end=3727
+  _globals['_JOBSSERVICE']._serialized_start=3730
+  _globals['_JOBSSERVICE']._serialized_end=7284
 # @@protoc_insertion_point(module_scope)

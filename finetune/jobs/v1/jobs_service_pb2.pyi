@@ -2,6 +2,7 @@ import datetime
 
 from finetune.jobs.v1 import analytics_pb2 as _analytics_pb2
 from finetune.jobs.v1 import configuration_pb2 as _configuration_pb2
+from finetune.jobs.v1 import ensemble_pb2 as _ensemble_pb2
 from finetune.jobs.v1 import job_pb2 as _job_pb2
 from finetune.jobs.v1 import sweep_pb2 as _sweep_pb2
 from finetune.trainer.v1 import run_pb2 as _run_pb2
@@ -270,3 +271,57 @@ class PromoteSweepTrialRequest(_message.Message):
     trial_number: int
     display_name: str
     def __init__(self, name: _Optional[str] = ..., trial_number: _Optional[int] = ..., display_name: _Optional[str] = ...) -> None: ...
+
+class CreateEnsembleRequest(_message.Message):
+    __slots__ = ("ensemble",)
+    ENSEMBLE_FIELD_NUMBER: _ClassVar[int]
+    ensemble: _ensemble_pb2.Ensemble
+    def __init__(self, ensemble: _Optional[_Union[_ensemble_pb2.Ensemble, _Mapping]] = ...) -> None: ...
+
+class GetEnsembleRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListEnsemblesRequest(_message.Message):
+    __slots__ = ("page_size",)
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    def __init__(self, page_size: _Optional[int] = ...) -> None: ...
+
+class ListEnsemblesResponse(_message.Message):
+    __slots__ = ("ensembles",)
+    ENSEMBLES_FIELD_NUMBER: _ClassVar[int]
+    ensembles: _containers.RepeatedCompositeFieldContainer[_ensemble_pb2.Ensemble]
+    def __init__(self, ensembles: _Optional[_Iterable[_Union[_ensemble_pb2.Ensemble, _Mapping]]] = ...) -> None: ...
+
+class GenerateEnsembleRequest(_message.Message):
+    __slots__ = ("name", "prompt", "max_new_tokens")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    MAX_NEW_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    prompt: str
+    max_new_tokens: int
+    def __init__(self, name: _Optional[str] = ..., prompt: _Optional[str] = ..., max_new_tokens: _Optional[int] = ...) -> None: ...
+
+class EvaluateEnsembleRequest(_message.Message):
+    __slots__ = ("name", "max_rows")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MAX_ROWS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    max_rows: int
+    def __init__(self, name: _Optional[str] = ..., max_rows: _Optional[int] = ...) -> None: ...
+
+class EnsembleEvaluation(_message.Message):
+    __slots__ = ("name", "rows", "members", "ensemble_exact_match")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    ENSEMBLE_EXACT_MATCH_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    rows: int
+    members: _containers.RepeatedCompositeFieldContainer[_ensemble_pb2.MemberScore]
+    ensemble_exact_match: float
+    def __init__(self, name: _Optional[str] = ..., rows: _Optional[int] = ..., members: _Optional[_Iterable[_Union[_ensemble_pb2.MemberScore, _Mapping]]] = ..., ensemble_exact_match: _Optional[float] = ...) -> None: ...

@@ -5,6 +5,7 @@ import warnings
 
 from finetune.jobs.v1 import analytics_pb2 as finetune_dot_jobs_dot_v1_dot_analytics__pb2
 from finetune.jobs.v1 import configuration_pb2 as finetune_dot_jobs_dot_v1_dot_configuration__pb2
+from finetune.jobs.v1 import ensemble_pb2 as finetune_dot_jobs_dot_v1_dot_ensemble__pb2
 from finetune.jobs.v1 import job_pb2 as finetune_dot_jobs_dot_v1_dot_job__pb2
 from finetune.jobs.v1 import jobs_service_pb2 as finetune_dot_jobs_dot_v1_dot_jobs__service__pb2
 from finetune.jobs.v1 import sweep_pb2 as finetune_dot_jobs_dot_v1_dot_sweep__pb2
@@ -108,6 +109,31 @@ class JobsServiceStub:
                 '/finetune.jobs.v1.JobsService/GetJobStatistics',
                 request_serializer=finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.GetJobStatisticsRequest.SerializeToString,
                 response_deserializer=finetune_dot_jobs_dot_v1_dot_analytics__pb2.JobStatistics.FromString,
+                _registered_method=True)
+        self.CreateEnsemble = channel.unary_unary(
+                '/finetune.jobs.v1.JobsService/CreateEnsemble',
+                request_serializer=finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.CreateEnsembleRequest.SerializeToString,
+                response_deserializer=finetune_dot_jobs_dot_v1_dot_ensemble__pb2.Ensemble.FromString,
+                _registered_method=True)
+        self.GetEnsemble = channel.unary_unary(
+                '/finetune.jobs.v1.JobsService/GetEnsemble',
+                request_serializer=finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.GetEnsembleRequest.SerializeToString,
+                response_deserializer=finetune_dot_jobs_dot_v1_dot_ensemble__pb2.Ensemble.FromString,
+                _registered_method=True)
+        self.ListEnsembles = channel.unary_unary(
+                '/finetune.jobs.v1.JobsService/ListEnsembles',
+                request_serializer=finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.ListEnsemblesRequest.SerializeToString,
+                response_deserializer=finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.ListEnsemblesResponse.FromString,
+                _registered_method=True)
+        self.GenerateEnsemble = channel.unary_unary(
+                '/finetune.jobs.v1.JobsService/GenerateEnsemble',
+                request_serializer=finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.GenerateEnsembleRequest.SerializeToString,
+                response_deserializer=finetune_dot_jobs_dot_v1_dot_ensemble__pb2.EnsembleAnswer.FromString,
+                _registered_method=True)
+        self.EvaluateEnsemble = channel.unary_unary(
+                '/finetune.jobs.v1.JobsService/EvaluateEnsemble',
+                request_serializer=finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.EvaluateEnsembleRequest.SerializeToString,
+                response_deserializer=finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.EnsembleEvaluation.FromString,
                 _registered_method=True)
         self.CreateSweep = channel.unary_unary(
                 '/finetune.jobs.v1.JobsService/CreateSweep',
@@ -268,11 +294,51 @@ class JobsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def CreateSweep(self, request, context):
+    def CreateEnsemble(self, request, context):
         """Starts a sweep over ranges (the guide's automated mode): grid search or Bayesian search, each trial
         a job. Returns INVALID_ARGUMENT (reason INVALID_SWEEP, one metadata entry per problem) for a bad
         range, model, dataset or fixed value, and UNAVAILABLE if the dataset service cannot be reached.
+        Creates an ensemble: `size` member jobs of one configuration with seeds seed, seed+1, ... (and learning
+        rates spread when asked), queued at once. Returns INVALID_ARGUMENT naming the field for a size outside
+        2..8, a spread outside 0..10 or anything CreateJob would refuse.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetEnsemble(self, request, context):
+        """An ensemble with its members' states and validation losses. Returns NOT_FOUND if it does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEnsembles(self, request, context):
+        """Ensembles, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GenerateEnsemble(self, request, context):
+        """The ensemble's answer to a prompt: every completed member answers greedily and the majority wins (ties
+        to the lowest validation loss). Returns FAILED_PRECONDITION until a member has completed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EvaluateEnsemble(self, request, context):
+        """Each completed member and the ensemble on the validation split: the share of rows whose expected
+        output each gives exactly, and each member's final validation loss. Returns FAILED_PRECONDITION until a
+        member has completed or when the dataset has no validation split.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateSweep(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -387,6 +453,31 @@ def add_JobsServiceServicer_to_server(servicer, server):
                     servicer.GetJobStatistics,
                     request_deserializer=finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.GetJobStatisticsRequest.FromString,
                     response_serializer=finetune_dot_jobs_dot_v1_dot_analytics__pb2.JobStatistics.SerializeToString,
+            ),
+            'CreateEnsemble': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateEnsemble,
+                    request_deserializer=finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.CreateEnsembleRequest.FromString,
+                    response_serializer=finetune_dot_jobs_dot_v1_dot_ensemble__pb2.Ensemble.SerializeToString,
+            ),
+            'GetEnsemble': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEnsemble,
+                    request_deserializer=finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.GetEnsembleRequest.FromString,
+                    response_serializer=finetune_dot_jobs_dot_v1_dot_ensemble__pb2.Ensemble.SerializeToString,
+            ),
+            'ListEnsembles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEnsembles,
+                    request_deserializer=finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.ListEnsemblesRequest.FromString,
+                    response_serializer=finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.ListEnsemblesResponse.SerializeToString,
+            ),
+            'GenerateEnsemble': grpc.unary_unary_rpc_method_handler(
+                    servicer.GenerateEnsemble,
+                    request_deserializer=finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.GenerateEnsembleRequest.FromString,
+                    response_serializer=finetune_dot_jobs_dot_v1_dot_ensemble__pb2.EnsembleAnswer.SerializeToString,
+            ),
+            'EvaluateEnsemble': grpc.unary_unary_rpc_method_handler(
+                    servicer.EvaluateEnsemble,
+                    request_deserializer=finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.EvaluateEnsembleRequest.FromString,
+                    response_serializer=finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.EnsembleEvaluation.SerializeToString,
             ),
             'CreateSweep': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateSweep,
@@ -798,6 +889,141 @@ class JobsService:
             '/finetune.jobs.v1.JobsService/GetJobStatistics',
             finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.GetJobStatisticsRequest.SerializeToString,
             finetune_dot_jobs_dot_v1_dot_analytics__pb2.JobStatistics.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateEnsemble(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/finetune.jobs.v1.JobsService/CreateEnsemble',
+            finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.CreateEnsembleRequest.SerializeToString,
+            finetune_dot_jobs_dot_v1_dot_ensemble__pb2.Ensemble.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEnsemble(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/finetune.jobs.v1.JobsService/GetEnsemble',
+            finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.GetEnsembleRequest.SerializeToString,
+            finetune_dot_jobs_dot_v1_dot_ensemble__pb2.Ensemble.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEnsembles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/finetune.jobs.v1.JobsService/ListEnsembles',
+            finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.ListEnsemblesRequest.SerializeToString,
+            finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.ListEnsemblesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GenerateEnsemble(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/finetune.jobs.v1.JobsService/GenerateEnsemble',
+            finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.GenerateEnsembleRequest.SerializeToString,
+            finetune_dot_jobs_dot_v1_dot_ensemble__pb2.EnsembleAnswer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EvaluateEnsemble(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/finetune.jobs.v1.JobsService/EvaluateEnsemble',
+            finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.EvaluateEnsembleRequest.SerializeToString,
+            finetune_dot_jobs_dot_v1_dot_jobs__service__pb2.EnsembleEvaluation.FromString,
             options,
             channel_credentials,
             insecure,

@@ -904,6 +904,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/ensembles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * ListEnsembles
+         * @description gRPC `/finetune.jobs.v1.JobsService/ListEnsembles`
+         */
+        get: operations["JobsService_ListEnsembles"];
+        put?: never;
+        /**
+         * CreateEnsemble
+         * @description gRPC `/finetune.jobs.v1.JobsService/CreateEnsemble`
+         */
+        post: operations["JobsService_CreateEnsemble"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ensembles/{ensemble_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GetEnsemble
+         * @description gRPC `/finetune.jobs.v1.JobsService/GetEnsemble`
+         */
+        get: operations["JobsService_GetEnsemble"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ensembles/{ensemble_id}:generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * GenerateEnsemble
+         * @description gRPC `/finetune.jobs.v1.JobsService/GenerateEnsemble`
+         */
+        post: operations["JobsService_GenerateEnsemble"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ensembles/{ensemble_id}:evaluate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * EvaluateEnsemble
+         * @description gRPC `/finetune.jobs.v1.JobsService/EvaluateEnsemble`
+         */
+        post: operations["JobsService_EvaluateEnsemble"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sweeps": {
         parameters: {
             query?: never;
@@ -2210,6 +2294,71 @@ export interface components {
         "finetune.jobs.v1.ParameterUsage": {
             parameter?: string;
             values?: components["schemas"]["finetune.jobs.v1.ValueCount"][];
+        };
+        "finetune.jobs.v1.Ensemble": {
+            name?: string;
+            display_name?: string;
+            configuration?: components["schemas"]["finetune.jobs.v1.JobConfiguration"];
+            /** Format: int32 */
+            size?: number;
+            /** Format: double */
+            learning_rate_spread?: number;
+            members?: components["schemas"]["finetune.jobs.v1.EnsembleMember"][];
+            state?: string;
+            /** Format: date-time */
+            create_time?: string;
+            rule?: string;
+        };
+        "finetune.jobs.v1.EnsembleMember": {
+            job?: string;
+            /** Format: int64 */
+            seed?: number;
+            /** Format: double */
+            learning_rate?: number;
+            /** @enum {string} */
+            state?: "JOB_STATE_UNSPECIFIED" | "JOB_STATE_CREATED" | "JOB_STATE_QUEUED" | "JOB_STATE_RUNNING" | "JOB_STATE_PAUSED" | "JOB_STATE_COMPLETED" | "JOB_STATE_FAILED" | "JOB_STATE_CANCELLED";
+            /** Format: double */
+            final_validation_loss?: number;
+        };
+        "finetune.jobs.v1.ListEnsemblesResponse": {
+            ensembles?: components["schemas"]["finetune.jobs.v1.Ensemble"][];
+        };
+        "finetune.jobs.v1.GenerateEnsembleRequest": {
+            name?: string;
+            prompt?: string;
+            /** Format: int32 */
+            max_new_tokens?: number;
+        };
+        "finetune.jobs.v1.EnsembleAnswer": {
+            text?: string;
+            /** Format: int32 */
+            votes?: number;
+            chosen_job?: string;
+            answers?: components["schemas"]["finetune.jobs.v1.MemberAnswer"][];
+        };
+        "finetune.jobs.v1.MemberAnswer": {
+            job?: string;
+            text?: string;
+        };
+        "finetune.jobs.v1.EvaluateEnsembleRequest": {
+            name?: string;
+            /** Format: int32 */
+            max_rows?: number;
+        };
+        "finetune.jobs.v1.EnsembleEvaluation": {
+            name?: string;
+            /** Format: int32 */
+            rows?: number;
+            members?: components["schemas"]["finetune.jobs.v1.MemberScore"][];
+            /** Format: double */
+            ensemble_exact_match?: number;
+        };
+        "finetune.jobs.v1.MemberScore": {
+            job?: string;
+            /** Format: double */
+            exact_match?: number;
+            /** Format: double */
+            final_validation_loss?: number;
         };
         "finetune.jobs.v1.Sweep": {
             name?: string;
@@ -4505,6 +4654,174 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["finetune.jobs.v1.JobStatistics"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    JobsService_ListEnsembles: {
+        parameters: {
+            query?: {
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["finetune.jobs.v1.ListEnsemblesResponse"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    JobsService_CreateEnsemble: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["finetune.jobs.v1.Ensemble"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["finetune.jobs.v1.Ensemble"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    JobsService_GetEnsemble: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description binds `name` = `ensembles/*` */
+                ensemble_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["finetune.jobs.v1.Ensemble"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    JobsService_GenerateEnsemble: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description binds `name` = `ensembles/*` */
+                ensemble_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["finetune.jobs.v1.GenerateEnsembleRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["finetune.jobs.v1.EnsembleAnswer"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    JobsService_EvaluateEnsemble: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description binds `name` = `ensembles/*` */
+                ensemble_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["finetune.jobs.v1.EvaluateEnsembleRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["finetune.jobs.v1.EnsembleEvaluation"];
                 };
             };
             /** @description error */
