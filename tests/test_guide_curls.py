@@ -71,10 +71,13 @@ def test_the_guides_curl_commands_work_against_a_started_suite(suite):
         "modelSaving": {"saveModel": True, "modelName": "customer-support-llama-v1", "pushToHub": False, "makePublic": False},
     }
     job_ids = []
-    for _ in range(2):  # two, so that they can be compared
+    for version in ("v1", "v2"):  # two, so that they can be compared; a model name names one model
+        job["modelSaving"]["modelName"] = f"customer-support-llama-{version}"
         code, created = curl("-X", "POST", f"{main}/api/jobs", "-H", "Content-Type: application/json", "-d", json.dumps(job))
         assert code == 200, created
         job_ids.append(created["jobUid"])
+    code, taken = curl("-X", "POST", f"{main}/api/jobs", "-H", "Content-Type: application/json", "-d", json.dumps(job))
+    assert code == 409 and taken["error"]["reason"] == "MODEL_NAME_TAKEN", taken
 
     deadline = time.monotonic() + 300
     for job_id in job_ids:
