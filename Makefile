@@ -43,7 +43,7 @@ web: $(WEB_BUILT)
 
 ## run every service, the gateway and the dashboard on SQLite and local files under ./data
 run: install web
-	$(BIN)/python -m services.launcher
+	FINETUNE_CATALOG_BUILD_PRETRAINED=$${FINETUNE_CATALOG_BUILD_PRETRAINED:-1} $(BIN)/python -m services.launcher
 
 ## the whole test suite (also what CI runs): the dashboard's unit tests, then pytest (browser tests included)
 test: install web $(BUF) third_party/googleapis/google/api/annotations.proto

@@ -1,15 +1,25 @@
-"""Built-in offline models: tiny Llama causal LMs built from a config, with a byte-level tokenizer."""
+"""Built-in offline models: tiny Llama causal LMs built from a config, with a byte-level tokenizer; one of
+them is pretrained once per machine on a generated corpus (`pretraining.py`) and cached across data folders."""
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
+import os
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
+
+from services.catalog.pretraining import PretrainPlan
 
 BUILTIN_PREFIX = "finetune-builtin/"
 SPECIAL_TOKENS = ("<|pad|>", "<|bos|>", "<|eos|>")
 SEED = 1234
+MARKER = "finetune_builtin.json"
 
 
 @dataclass(frozen=True)
@@ -23,6 +33,8 @@ class BuiltinModel:
     num_layers: int
     intermediate_size: int
     num_heads: int
+    # None: random weights from the seed. Otherwise pretrained with this plan once per machine (see `pretrained_dir`).
+    pretrain: PretrainPlan | None = None
 
     @property
     def slug(self) -> str:
@@ -50,9 +62,21 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
             intermediate_size=1376,
             num_heads=8,
         ),
+        BuiltinModel(
+            id=BUILTIN_PREFIX + "pretrained-llama-1m",
+            name="Pretrained Llama 0.9M (built-in)",
+            description="A 0.9M-parameter Llama pretrained here once, offline and seeded, on a small generated corpus "
+                        "of short English instructions; LoRA adapts it to a small dataset in seconds on a CPU (the demo).",
+            hidden_size=128,
+            num_layers=4,
+            intermediate_size=352,
+            num_heads=4,
+            pretrain=PretrainPlan(),
+        ),
     )
 }
 TINY_MODEL_ID = BUILTIN_PREFIX + "tiny-llama-3m"
+PRETRAINED_MODEL_ID = BUILTIN_PREFIX + "pretrained-llama-1m"
 
 
 def is_builtin(model_id: str) -> bool:
@@ -115,17 +139,78 @@ def ensure_builtin_model(data_dir: Path, model_id: str = TINY_MODEL_ID) -> Path:
     """
     spec = BUILTIN_MODELS[model_id]
     target = builtin_model_dir(data_dir, model_id)
-    marker = target / "finetune_builtin.json"
-    if marker.exists():
+
+    def make() -> None:
+        if spec.pretrain is not None:
+            _copy_model(ensure_pretrained(spec), target)
+            return
+        model = save_model(spec, target)
+        (target / MARKER).write_text(json.dumps({"id": spec.id, "parameters": model.num_parameters(), "seed": SEED}))
+
+    return _made_once(target, target.parent / f".{spec.slug}.lock", make)
+
+
+def _made_once(target: Path, lock: Path, make: Callable[[], None]) -> Path:
+    """`target`, made by `make` (which writes its marker last) unless it already has its marker; under a file
+    lock, so that of several processes asking at once one makes it and the others wait for it."""
+    if (target / MARKER).exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f".{spec.slug}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if marker.exists():
-            return target
-        model = save_model(spec, target)
-        marker.write_text(json.dumps({"id": spec.id, "parameters": model.num_parameters(), "seed": SEED}))
+    with open(lock, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        if not (target / MARKER).exists():
+            make()
     return target
+
+
+def builtin_cache_dir() -> Path:
+    """Where pretrained built-in models are kept for every data folder on this machine:
+    `$FINETUNE_BUILTIN_CACHE_DIR`, else `$XDG_CACHE_HOME/finetune/builtin`, else `~/.cache/finetune/builtin`."""
+    if os.environ.get("FINETUNE_BUILTIN_CACHE_DIR"):
+        return Path(os.environ["FINETUNE_BUILTIN_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "finetune" / "builtin"
+
+
+def pretrained_dir(spec: BuiltinModel, cache_dir: Path | None = None) -> Path:
+    """The cache folder of a pretrained model: named by its slug and a digest of everything that makes its
+    weights (shape, seed, pretraining plan, corpus version), so a changed plan never reuses old weights."""
+    key = json.dumps({"spec": {k: getattr(spec, k) for k in ("hidden_size", "num_layers", "intermediate_size",
+                                                             "num_heads")},
+                      "seed": SEED, "plan": spec.pretrain.as_dict()}, sort_keys=True)
+    return (cache_dir or builtin_cache_dir()) / f"{spec.slug}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def ensure_pretrained(spec: BuiltinModel, cache_dir: Path | None = None) -> Path:
+    """The pretrained model's cache folder, pretraining it first if no process on this machine has yet.
+
+    The pretraining runs as a child process (`python -m services.catalog.pretraining`): its one torch thread
+    and its memory stay out of the service that asked, and its progress bar goes to that service's stderr.
+    """
+    target = pretrained_dir(spec, cache_dir)
+
+    def make() -> None:
+        partial = target.with_name(target.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        command = [sys.executable, "-m", "services.catalog.pretraining", "--model", spec.id, "--out", str(partial),
+                   "--plan", json.dumps(spec.pretrain.as_dict())]
+        done = subprocess.run(command, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+        if done.returncode != 0:
+            raise RuntimeError(f"pretraining {spec.id} failed (exit {done.returncode}); its error is in this "
+                               "service's log above")
+        stats = json.loads(done.stdout.strip().splitlines()[-1])
+        (partial / MARKER).write_text(json.dumps({"id": spec.id, "seed": SEED, **stats}))
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+
+    return _made_once(target, target.parent / f".{target.name}.lock", make)
+
+
+def _copy_model(source: Path, target: Path) -> None:
+    """A copy of the cached model in the data folder (the marker last, so a half copy is never used)."""
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(MARKER))
+    shutil.copy2(source / MARKER, target / MARKER)
 
 
 def save_model(spec: BuiltinModel, target: Path):

@@ -2,16 +2,19 @@
 
 Catalog settings (`FINETUNE_CATALOG_<KEY>`): HUB_ENDPOINT (default: the real hub), HUB_TOKEN,
 OFFLINE (also honoured: HF_HUB_OFFLINE), HUB_TIMEOUT_S (3), HF_CACHE_DIR (default: the
-huggingface_hub cache), BUILD_BUILTIN (1: build the tiny built-in model at start so it is ready).
+huggingface_hub cache), BUILD_BUILTIN (1: build the tiny built-in model at start so it is ready),
+BUILD_PRETRAINED (0; `make run` sets 1: after the start, pretrain the demo's built-in model in the background if
+this machine has not yet, about a minute of one core, so that the first job or check that names it does not wait).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from finetune.catalog.v1 import catalog_service_pb2, catalog_service_pb2_grpc
-from services.catalog.builtin_models import TINY_MODEL_ID, ensure_builtin_model
+from services.catalog.builtin_models import PRETRAINED_MODEL_ID, TINY_MODEL_ID, ensure_builtin_model
 from services.catalog.hub import HubClient
 from services.catalog.service import CatalogServicer
 from services.catalog.store import CollectionStore
@@ -20,6 +23,7 @@ from services.common.model_ids import model_roots
 from services.common.server import ServiceHost, create_host, run_service
 from services.common.settings import ServiceSettings
 
+log = logging.getLogger("finetune.catalog")
 SERVICE_NAME = catalog_service_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name
 
 
@@ -49,6 +53,21 @@ def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
             await asyncio.to_thread(ensure_builtin_model, settings.data_dir, TINY_MODEL_ID)
 
         host.on_start.append(build_tiny_model)
+    if settings.get("build_pretrained", False, bool):
+        background: set[asyncio.Task] = set()
+
+        async def build_pretrained_model() -> None:
+            async def build() -> None:
+                try:
+                    await asyncio.to_thread(ensure_builtin_model, settings.data_dir, PRETRAINED_MODEL_ID)
+                except Exception:  # noqa: BLE001 - the first check that needs it builds it again, saying why it cannot
+                    log.exception("pretraining %s in the background failed", PRETRAINED_MODEL_ID)
+
+            task = asyncio.create_task(build(), name="pretrain-builtin")
+            background.add(task)
+            task.add_done_callback(background.discard)
+
+        host.on_start.append(build_pretrained_model)
     host.on_stop.append(engine.dispose)
     return host, host.port
 
