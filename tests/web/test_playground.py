@@ -5,11 +5,12 @@ ends a long generation."""
 from __future__ import annotations
 
 import json
+import time
 
 from playwright.sync_api import expect
 
 from tests.web.conftest import assert_accessible
-from tests.web.helpers import client, finished_jobs
+from tests.web.helpers import client, finished_jobs, upload_dataset
 
 PROMPT = "How do I reset my password?"
 GENERATED_MS = 60_000  # loading a model for its first answer takes seconds on a busy CPU
@@ -88,3 +89,29 @@ def test_stop_ends_a_long_generation(page, suite, shots):
     page.get_by_role("button", name="Generate").click()
     expect(output(page, "A")).to_have_attribute("data-status", "done", timeout=GENERATED_MS)
 
+
+
+def test_an_ensemble_answers_by_majority_vote(page, suite, shots):
+    dataset = upload_dataset(suite, "Ensemble dataset", validation_fraction="0.25")
+    configuration = {"model": {"uid": "finetune-builtin/tiny-llama-3m"}, "dataset": {"uid": dataset["uid"]},
+                     "hyperparameters": {"learning_rate": 0.002, "batch_size": 4, "max_steps": 4, "max_seq_length": 96}}
+    with client(suite) as c:
+        made = c.post("/v1/ensembles", json={"display_name": "Two seeds", "size": 2, "configuration": configuration})
+        assert made.status_code == 200, made.text
+        name = made.json()["name"]
+        deadline = time.monotonic() + 300
+        while c.get(f"/v1/{name}").json()["state"] == "running":
+            assert time.monotonic() < deadline
+            time.sleep(1)
+        want = c.post(f"/v1/{name}:generate", json={"prompt": PROMPT, "max_new_tokens": 12}).json()
+    page.goto(f"/playground?job={name}")
+    expect(page.get_by_label("Model A", exact=True)).to_have_value(name)
+    page.get_by_label("Prompt", exact=True).fill(PROMPT)
+    page.get_by_label("Max new tokens").fill("12")
+    page.get_by_role("button", name="Generate").click()
+    expect(output(page, "A")).to_have_attribute("data-status", "done", timeout=GENERATED_MS)
+    expect(output(page, "A").locator("[data-output]")).to_have_text(want["text"])
+    vote = page.get_by_label("Answer A vote")
+    expect(vote).to_contain_text(f"{want['votes']} of 2 members gave this answer")
+    shots(page, "ensemble")
+    assert_accessible(page)

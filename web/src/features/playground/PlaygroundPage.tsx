@@ -2,12 +2,13 @@
 // answer the same prompt side by side (the guide's A/B testing). The models picked live in the URL
 // (/playground?job=a&b=b), so a job's page can link here.
 import { Play, Square } from "lucide-react";
+import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { Button, Card, Empty, Field, Input, Loading, PageHeader, Select, Textarea } from "../../components/ui";
 import { useJobList } from "../../hooks/useJobList";
-import type { Job } from "../../lib/api";
+import { api, unwrap, type Job } from "../../lib/api";
 import { idOf } from "../../lib/format";
 import { generateField } from "./api/generate";
 import { OutputPanel } from "./components/OutputPanel";
@@ -21,8 +22,16 @@ function jobLabel(j: Job): string {
   return `${j.display_name || id}${saved} (${j.configuration?.model?.uid ?? "model"}, ${id})`;
 }
 
+/** Ensembles with a completed member: they answer by majority vote (not streamed). */
+function useEnsembles() {
+  return useQuery({ queryKey: ["ensembles"], queryFn: () => unwrap(api.GET("/v1/ensembles", {})) });
+}
+
 export function PlaygroundPage() {
   const completed = useJobList({ state: "JOB_STATE_COMPLETED" });
+  const ensembleList = useEnsembles();
+  const ensembles = useMemo(() => (ensembleList.data?.ensembles ?? []).filter((e) => e.state === "completed" ||
+    e.members?.some((m) => m.state === "JOB_STATE_COMPLETED")), [ensembleList.data]);
   const [params, setParams] = useSearchParams();
   const jobs = useMemo(() => completed.data?.jobs ?? [], [completed.data]);
   const a = params.get("job") ?? (jobs[0] ? jobs[0].job_uid || idOf(jobs[0].name) : "");
@@ -61,6 +70,8 @@ export function PlaygroundPage() {
   const errorAt = (field: string) =>
     [genA.generation, genB.generation].map((g) => g.error).find((e) => e && generateField(e) === field)?.message;
   const nameOf = (id: string) => {
+    const e = ensembles.find((x) => x.name === id);
+    if (e) return `${e.display_name || id} (ensemble of ${e.size})`;
     const j = jobs.find((x) => (x.job_uid || idOf(x.name)) === id);
     return j?.display_name || id;
   };
@@ -68,7 +79,7 @@ export function PlaygroundPage() {
   if (b) panels.push(["B", b, genB.generation]);
 
   const options = (picked: string) => {
-    const known = jobs.some((j) => (j.job_uid || idOf(j.name)) === picked);
+    const known = jobs.some((j) => (j.job_uid || idOf(j.name)) === picked) || ensembles.some((e) => e.name === picked);
     return (
       <>
         {picked && !known && <option value={picked}>{picked} (not a completed job)</option>}
@@ -76,6 +87,11 @@ export function PlaygroundPage() {
           const id = j.job_uid || idOf(j.name);
           return <option key={id} value={id}>{jobLabel(j)}</option>;
         })}
+        {ensembles.length > 0 && (
+          <optgroup label="Ensembles (majority vote)">
+            {ensembles.map((e) => <option key={e.name} value={e.name}>{nameOf(e.name ?? "")}</option>)}
+          </optgroup>
+        )}
       </>
     );
   };
@@ -98,7 +114,7 @@ export function PlaygroundPage() {
           <Card title="Prompt and settings">
             <form onSubmit={generate} noValidate className="flex flex-col gap-4">
               <div className="grid gap-4 md:grid-cols-2">
-                <Field label="Model A" help="A completed job's fine-tuned model.">
+                <Field label="Model A" help="A completed job's fine-tuned model, or an ensemble (its members vote).">
                   {(p) => <Select {...p} value={a} onChange={(e) => pick("job", e.target.value)} disabled={streaming}>{options(a)}</Select>}
                 </Field>
                 <Field label="Model B (side by side)" help="Optional: a second model answers the same prompt at the same time.">

@@ -19,6 +19,22 @@ export async function streamGeneration(jobId: string, body: GenerateRequest, onP
   }, signal);
 }
 
+export type EnsembleAnswer = Schemas["finetune.jobs.v1.EnsembleAnswer"];
+
+/** An ensemble's answer (`POST /v1/ensembles/{id}:generate`): each completed member answers, the majority wins. */
+export async function generateEnsemble(name: string, body: GenerateRequest, signal: AbortSignal): Promise<EnsembleAnswer> {
+  const response = await request(`/v1/${name}:generate`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ prompt: body.prompt, max_new_tokens: body.max_new_tokens }),
+    signal,
+  });
+  return (await response.json()) as EnsembleAnswer;
+}
+
+/** Whether a playground model is an ensemble (`ensembles/{id}`) rather than a job. */
+export const isEnsemble = (id: string) => id.startsWith("ensembles/");
+
 /** The request field a Generate error is about: the trainer names it by reason. */
 const REASON_FIELDS: Record<string, keyof GenerateRequest> = {
   PROMPT_REQUIRED: "prompt",

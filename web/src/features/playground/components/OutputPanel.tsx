@@ -3,7 +3,7 @@ import { Link } from "react-router";
 import { ErrorMessage } from "../../../components/ErrorMessage";
 import { Badge, Card } from "../../../components/ui";
 import { fmtDuration } from "../../../lib/format";
-import { generateField } from "../api/generate";
+import { generateField, isEnsemble } from "../api/generate";
 import type { Generation } from "../hooks/useGeneration";
 
 const STATUS: Record<Generation["status"], { label: string; tone: "gray" | "blue" | "green" | "amber" | "red" }> = {
@@ -31,7 +31,9 @@ export function OutputPanel({ slot, jobId, jobName, generation }: { slot: string
   return (
     <Card title={`Answer ${slot}`} actions={<Badge tone={status.tone}>{status.label}</Badge>}>
       <p className="-mt-2 mb-2 text-sm">
-        <Link to={`/jobs/${jobId}`} className="font-medium text-indigo-700 hover:underline">{jobName}</Link>
+        {isEnsemble(jobId)
+          ? <span className="font-medium">{jobName}</span>
+          : <Link to={`/jobs/${jobId}`} className="font-medium text-indigo-700 hover:underline">{jobName}</Link>}
         <span className="text-slate-500"> · {jobId}</span>
       </p>
       <div role="region" aria-label={`Answer ${slot} text`} aria-busy={g.status === "streaming"} data-status={g.status}
@@ -46,6 +48,14 @@ export function OutputPanel({ slot, jobId, jobName, generation }: { slot: string
         )}
       </div>
       <p className="mt-2 text-xs text-slate-600" role="status">{summary(g)}</p>
+      {g.vote && (
+        <div className="mt-2 text-xs text-slate-700" aria-label={`Answer ${slot} vote`}>
+          <p className="font-medium">{g.vote.votes} of {g.vote.members} members gave this answer (chosen: {g.vote.chosenJob})</p>
+          <ul className="mt-1 list-disc pl-5">
+            {g.vote.answers.map((a) => <li key={a.job}><span className="font-mono">{a.job}</span>: {a.text.trim() || "(nothing)"}</li>)}
+          </ul>
+        </div>
+      )}
       {g.error && !generateField(g.error) && (
         <div className="mt-2"><ErrorMessage error={g.error} title={`Model ${slot} could not generate`} /></div>
       )}

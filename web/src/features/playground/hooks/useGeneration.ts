@@ -2,7 +2,7 @@
 // aborts this one (the text so far stays).
 import { useCallback, useEffect, useRef, useState } from "react";
 import { asApiError, type ApiError } from "../../../lib/errors";
-import { streamGeneration, type GenerateRequest } from "../api/generate";
+import { generateEnsemble, isEnsemble, streamGeneration, type GenerateRequest } from "../api/generate";
 
 export type GenerationStatus = "idle" | "streaming" | "done" | "stopped" | "failed";
 
@@ -15,6 +15,8 @@ export interface Generation {
   firstPieceMs?: number;
   elapsedMs?: number;
   error?: ApiError;
+  /** An ensemble's vote: how many members gave the answer, and each member's answer. */
+  vote?: { votes: number; members: number; chosenJob: string; answers: { job: string; text: string }[] };
 }
 
 const IDLE: Generation = { status: "idle", text: "", pieces: 0 };
@@ -33,6 +35,14 @@ export function useGeneration() {
       if (controller.current === mine) setGeneration(change);
     };
     try {
+      if (isEnsemble(jobId)) {
+        const answer = await generateEnsemble(jobId, body, mine.signal);
+        const answers = (answer.answers ?? []).map((a) => ({ job: a.job ?? "", text: a.text ?? "" }));
+        update((g) => ({ ...g, status: "done", text: answer.text ?? "", pieces: 1, elapsedMs: performance.now() - began,
+          firstPieceMs: performance.now() - began,
+          vote: { votes: answer.votes ?? 0, members: answers.length, chosenJob: answer.chosen_job ?? "", answers } }));
+        return;
+      }
       await streamGeneration(jobId, body, (piece) => update((g) => ({
         ...g, text: g.text + piece, pieces: g.pieces + 1, firstPieceMs: g.firstPieceMs ?? performance.now() - began,
       })), mine.signal);
