@@ -51,10 +51,15 @@ def fine_tuned_model_name(job: job_pb2.Job) -> str:
     return f"ft:{job.configuration.model.uid}:{OWNER}:{job.metadata.get(RESERVED + 'suffix', '')}:{job.job_uid}"
 
 
-def job_id_of_model(model: str) -> str | None:
-    """The job behind `ft:<base>:<owner>:<suffix>:<job id>`; None for any other model id."""
+def job_id_of_model(model: str) -> tuple[str, int] | None:
+    """(job id, checkpoint step or 0) of `ft:<base>:<owner>:<suffix>:<job id>[:ckpt-step-<n>]`; None for any other id."""
     parts = model.split(":")
-    return parts[4] if parts[0] == "ft" and len(parts) == 5 and parts[4] else None
+    if parts[0] != "ft" or len(parts) not in (5, 6) or not parts[4]:
+        return None
+    if len(parts) == 5:
+        return parts[4], 0
+    step = parts[5].removeprefix("ckpt-step-")
+    return (parts[4], int(step)) if parts[5].startswith("ckpt-step-") and step.isdigit() and int(step) > 0 else None
 
 
 def job_object(job: job_pb2.Job) -> dict:

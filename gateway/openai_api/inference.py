@@ -75,9 +75,9 @@ def _generate_request(body: dict, prompt: str, default_max_tokens: int) -> tpb.G
     seed = number(body, "seed", -(2**63), 2**63 - 1, integer=True)
     if seed is not None:
         request.seed = seed
-    job_id = job_id_of_model(model)
-    if job_id:
-        request.name = f"runs/{job_id}"
+    fine_tuned = job_id_of_model(model)
+    if fine_tuned:
+        request.name, request.checkpoint_step = f"runs/{fine_tuned[0]}", fine_tuned[1]
     else:
         request.model = model
     return request

@@ -16,9 +16,11 @@ from pathlib import Path
 from finetune.catalog.v1 import catalog_service_pb2, catalog_service_pb2_grpc
 from services.catalog.builtin_models import PRETRAINED_MODEL_ID, TINY_MODEL_ID, ensure_builtin_model
 from services.catalog.hub import HubClient
+from services.catalog.saved_models import SavedModelFiles
 from services.catalog.service import CatalogServicer
 from services.catalog.store import CollectionStore
 from services.common.db import create_engine
+from services.common.job_users import JobsUsers
 from services.common.model_ids import model_roots
 from services.common.server import ServiceHost, create_host, run_service
 from services.common.settings import ServiceSettings
@@ -44,7 +46,10 @@ def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
         timeout_s=settings.get("hub_timeout_s", 3.0, float),
         cache_dir=cache_dir,
     )
-    servicer = CatalogServicer(store, hub, data_dir=settings.data_dir, cache_dir=cache_dir, model_roots=model_roots(settings))
+    job_users = JobsUsers(settings.jobs_address, settings.api_token, "FINETUNE_CATALOG_JOBS_ADDRESS") if settings.jobs_address else None
+    saved_models = SavedModelFiles(settings.api_token)
+    servicer = CatalogServicer(store, hub, data_dir=settings.data_dir, cache_dir=cache_dir, model_roots=model_roots(settings),
+                               job_users=job_users, saved_models=saved_models)
     host = create_host(settings, [(catalog_service_pb2_grpc.add_CatalogServiceServicer_to_server, servicer)], [SERVICE_NAME])
     host.on_start.append(store.prepare)
     if settings.get("build_builtin", True, bool):
@@ -68,6 +73,9 @@ def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
             task.add_done_callback(background.discard)
 
         host.on_start.append(build_pretrained_model)
+    host.on_stop.append(saved_models.close)
+    if job_users is not None:
+        host.on_stop.append(job_users.close)
     host.on_stop.append(engine.dispose)
     return host, host.port
 

@@ -16,7 +16,7 @@ from services.common.memory import machine_memory
 from services.catalog.offline import browse, filter_records, offline_records
 from services.catalog.records import ModelRecord, make_record
 from services.catalog.store import CollectionRow, CollectionStore, record_from_row
-from services.common.errors import InvalidArgument, NotFound
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.common.model_ids import FINE_TUNED_NAMESPACE, fine_tuned_name
 from services.common.ids import clamp_page_size, next_page_token, page_offset
 
@@ -41,8 +41,10 @@ def _model_id_from_name(name: str) -> str:
 
 class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
     def __init__(self, store: CollectionStore, hub: HubClient | None, *, data_dir: Path, cache_dir: Path | None,
-                 model_roots: tuple[Path, ...] = ()):
+                 model_roots: tuple[Path, ...] = (), job_users=None, saved_models=None):
         self.store = store
+        self.job_users = job_users  # services.common.job_users.JobsUsers: who still trains from a fine-tuned model
+        self.saved_models = saved_models  # services.catalog.saved_models.SavedModelFiles: deletes its files on its trainer
         self.hub = hub
         self.data_dir = data_dir
         self.cache_dir = cache_dir
@@ -146,8 +148,25 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
         return record_from_row(row).fine_tuned or {}
 
     async def DeleteModel(self, request, context) -> empty_pb2.Empty:
-        await self.store.delete(_model_id_from_name(request.name))
+        model_id = _model_id_from_name(request.name)
+        if fine_tuned_name(model_id) is not None:
+            await self._delete_fine_tuned(model_id)
+        await self.store.delete(model_id)
         return empty_pb2.Empty()
+
+    async def _delete_fine_tuned(self, model_id: str) -> None:
+        """A fine-tuned model's files go with it, but only when no unfinished job trains from it; a refusal
+        or a trainer that cannot be reached keeps both the entry and the files."""
+        origin = await self._origin(model_id)
+        if self.job_users is not None:
+            jobs, count = await self.job_users(model=model_id)
+            if count:
+                more = f" and {count - len(jobs)} more" if count > len(jobs) else ""
+                raise FailedPrecondition(
+                    f"model {model_id!r} is still needed by {count} unfinished job{'s' if count > 1 else ''}: {', '.join(jobs)}{more}; "
+                    "cancel them or let them end, then delete it", reason="MODEL_IN_USE", metadata={"jobs": ",".join(jobs)})
+        if self.saved_models is not None and origin.get("run") and origin.get("trainer"):
+            await self.saved_models.delete(origin["trainer"], origin["run"])
 
     async def CheckModelAvailability(self, request, context) -> model_pb2.ModelAvailability:
         model_id, origin = request.model_id, None

@@ -13,7 +13,7 @@ from services.common.server import ServiceHost, create_host, run_service
 from services.common.settings import MB, ServiceSettings
 from services.dataset.service import DatasetServicer
 from services.dataset.store import DatasetStore
-from services.dataset.users import JobsUsers
+from services.common.job_users import JobsUsers
 
 SERVICE_NAME = dataset_service_pb2.DESCRIPTOR.services_by_name["DatasetService"].full_name
 

@@ -17,7 +17,7 @@ from services.dataset.parsing import ParsedTable, format_size, parse_upload
 from services.dataset.repair import repair
 from services.dataset.splits import split_frame
 from services.dataset.store import DatasetRow, DatasetStore, content_sha256
-from services.dataset.users import JobsUsers
+from services.common.job_users import JobsUsers
 from services.dataset.validation import to_preview_dict, validate
 
 MAX_PREVIEW_ROWS = 100
@@ -182,7 +182,7 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         dataset_id = parse_name(request.name, "datasets")
         await self.store.get(dataset_id)
         if self.users is not None:
-            jobs, count = await self.users(dataset_id)
+            jobs, count = await self.users(dataset=f"datasets/{dataset_id}")
             if count:
                 more = f" and {count - len(jobs)} more" if count > len(jobs) else ""
                 raise FailedPrecondition(

@@ -92,7 +92,8 @@ class JobsServicer(jobs_service_pb2_grpc.JobsServiceServicer):
         sweep_id = parse_name(request.sweep, "sweeps") if request.sweep.strip() else ""
         dataset_id = parse_name(request.dataset, "datasets") if request.dataset.strip() else ""
         rows, total = await self.store.list_jobs(offset, size, state=convert.job_state_name(request.state), tag=request.tag.strip(),
-                                                 sweep_id=sweep_id, dataset_id=dataset_id, unfinished=request.unfinished)
+                                                 sweep_id=sweep_id, dataset_id=dataset_id, unfinished=request.unfinished,
+                                                 model=request.model.strip())
         return jobs_service_pb2.ListJobsResponse(jobs=[convert.job_out(r) for r in rows], total_size=total,
                                                  next_page_token=next_page_token(offset, size, len(rows), total))
 

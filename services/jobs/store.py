@@ -318,8 +318,10 @@ class JobStore:
             return {r.id: r for r in rows.all()}
 
     async def list_jobs(self, offset: int, limit: int, *, state: str = "", tag: str = "", sweep_id: str = "",
-                        dataset_id: str = "", unfinished: bool = False) -> tuple[list[JobRow], int]:
+                        dataset_id: str = "", unfinished: bool = False, model: str = "") -> tuple[list[JobRow], int]:
         where = []
+        if model:
+            where.append(JobRow.model == model)
         if state:
             where.append(JobRow.state == state)
         if sweep_id:

@@ -6,6 +6,7 @@ import asyncio
 import collections
 import json
 import math
+import shutil
 import threading
 import time
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -20,11 +21,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from finetune.trainer.v1 import run_pb2, trainer_service_pb2, trainer_service_pb2_grpc
 from services.common import hyperparameters
-from services.common.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
+from services.common.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from services.common.hyperparameters import TrainingConfig
 from services.common.ids import clamp_page_size, next_page_token, page_offset, parse_name
 from services.trainer import downloads, history
 from services.trainer.events import Event, EventLog
+from services.trainer.checkpoint import PREFIX as CHECKPOINT_PREFIX
 from services.trainer.profiling import PROFILE_FILE
 from services.trainer.rows import fine_tuned_model_dir
 from services.trainer.store import COMPLETED, RunRow, TrainerStore
@@ -221,6 +223,8 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
                 raise FailedPrecondition("this trainer answers only with runs: give name", reason="MODEL_GENERATION_OFF")
             return await asyncio.to_thread(self.resolve_model, request.model)
         row = await self.store.get_run(run_id)
+        if request.checkpoint_step:
+            return checkpoint_dir(row, request.checkpoint_step)
         return base_model_dir(row) if request.base_model else trained_model_dir(row)
 
     async def QuantizeModel(self, request, context):
@@ -252,6 +256,28 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
                 loader="services.trainer.quantize.load_quantized(folder)")
 
         return await asyncio.get_running_loop().run_in_executor(self._generations, work)
+
+    async def DeleteSavedModel(self, request, context):
+        from services.trainer import quantize
+
+        row = await self.store.get_run(parse_name(request.name, "runs"))
+        if row.state not in ("completed", "failed", "cancelled"):
+            raise FailedPrecondition(f"run 'runs/{row.id}' is {row.state}: its model files are deleted only once it has ended",
+                                     reason="RUN_NOT_ENDED", metadata={"state": row.state})
+        artifacts = Path(row.run_dir) / "artifacts"
+
+        def remove() -> tuple[list[str], int]:
+            removed, freed = [], 0
+            for folder in ("model", quantize.QUANTIZED_DIR):
+                path = artifacts / folder
+                if path.is_dir():
+                    freed += quantize.folder_bytes(path)
+                    shutil.rmtree(path)
+                    removed.append(folder)
+            return removed, freed
+
+        removed, freed = await asyncio.to_thread(remove)
+        return trainer_service_pb2.DeleteSavedModelResponse(removed=removed, freed_bytes=freed)
 
     async def SendTestAlert(self, request, context):
         from services.trainer.webhooks import Notice
@@ -348,6 +374,17 @@ def _read_profile(run_dir: Path) -> trainer_service_pb2.StepProfile | None:
     except (OSError, ValueError):
         return None
     return json_format.ParseDict(data, trainer_service_pb2.StepProfile(), ignore_unknown_fields=True)
+
+
+def checkpoint_dir(row: RunRow, step: int) -> Path:
+    """The run's checkpoint of `step` (an adapter folder Generate loads on its base); NotFound listing the kept ones."""
+    folder = Path(row.run_dir) / "checkpoints" / f"{CHECKPOINT_PREFIX}{step}"
+    if (folder / "adapter_config.json").is_file():
+        return folder
+    kept = sorted(int(p.name.removeprefix(CHECKPOINT_PREFIX)) for p in (Path(row.run_dir) / "checkpoints").glob(f"{CHECKPOINT_PREFIX}*")
+                  if p.name.removeprefix(CHECKPOINT_PREFIX).isdigit())
+    raise NotFound(f"run 'runs/{row.id}' keeps no checkpoint of step {step}; the steps kept: {', '.join(map(str, kept)) or 'none'}",
+                   reason="CHECKPOINT_NOT_FOUND", metadata={"field": "checkpoint_step"})
 
 
 def trained_model_dir(row: RunRow) -> Path:

@@ -96,6 +96,12 @@ def test_fine_tune_through_the_sdk_then_chat_with_the_model(client, suite):
     checkpoints = client.fine_tuning.jobs.checkpoints.list(job.id).data
     assert checkpoints and checkpoints[0].step_number >= checkpoints[-1].step_number
     assert checkpoints[0].fine_tuned_model_checkpoint.startswith(done.fine_tuned_model + ":ckpt-step-")
+    from_checkpoint = client.chat.completions.create(model=checkpoints[0].fine_tuned_model_checkpoint, max_tokens=8, temperature=0,
+                                                     messages=[{"role": "user", "content": "Question 1: how do I reset my password?"}])
+    assert from_checkpoint.choices[0].finish_reason in ("stop", "length")
+    with pytest.raises(openai.NotFoundError) as info:
+        client.chat.completions.create(model=done.fine_tuned_model + ":ckpt-step-99999", messages=[{"role": "user", "content": "hi"}])
+    assert "steps kept" in info.value.message
 
     assert done.fine_tuned_model in [m.id for m in client.models.list()]
     assert TINY_MODEL_ID in [m.id for m in client.models.list()]

@@ -98,7 +98,17 @@ def test_a_named_model_is_registered_exported_loaded_and_fine_tuned_again(tmp_pa
         second = c.post("/api/jobs", json=job_body(dataset, "second", model=f"finetune-models/{NAME}", model_name="support-v2"))
         assert second.status_code == 200, second.text
         second_id = second.json()["jobUid"]
+        in_use = c.delete(f"/v1/models/finetune-models/{NAME}")
+        assert in_use.status_code == 412 and in_use.json()["error"]["reason"] == "MODEL_IN_USE", in_use.text
+        assert f"jobs/{second_id}" in in_use.json()["error"]["message"]
         wait_for_job(suite, second_id, ("JOB_STATE_COMPLETED",))
         assert first_loss(c, second_id) < first_loss(c, first) - 0.5  # it did not start from the untrained model
         names = [m["id"] for m in c.get("/v1/models", params={"category": "Fine-tuned"}).json()["models"]]
         assert sorted(names) == ["finetune-models/support-v1", "finetune-models/support-v2"]
+
+        # No job needs it now: deleting it deletes its files on the trainer too (the adapter stays with the run).
+        assert c.delete(f"/v1/models/finetune-models/{NAME}").status_code == 200
+        paths = [a["path"] for a in c.get(f"/v1/runs/{first}/artifacts").json()["artifacts"]]
+        assert not any(p.startswith(("model/", "model-int8/")) for p in paths) and any(p.startswith("adapter/") for p in paths)
+        names = [m["id"] for m in c.get("/v1/models", params={"category": "Fine-tuned"}).json()["models"]]
+        assert names == ["finetune-models/support-v2"]

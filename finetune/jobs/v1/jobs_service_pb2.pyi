@@ -129,7 +129,7 @@ class GetJobRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class ListJobsRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "state", "tag", "sweep", "dataset", "unfinished")
+    __slots__ = ("page_size", "page_token", "state", "tag", "sweep", "dataset", "unfinished", "model")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -137,6 +137,7 @@ class ListJobsRequest(_message.Message):
     SWEEP_FIELD_NUMBER: _ClassVar[int]
     DATASET_FIELD_NUMBER: _ClassVar[int]
     UNFINISHED_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
     state: _job_pb2.JobState
@@ -144,7 +145,8 @@ class ListJobsRequest(_message.Message):
     sweep: str
     dataset: str
     unfinished: bool
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., state: _Optional[_Union[_job_pb2.JobState, str]] = ..., tag: _Optional[str] = ..., sweep: _Optional[str] = ..., dataset: _Optional[str] = ..., unfinished: _Optional[bool] = ...) -> None: ...
+    model: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., state: _Optional[_Union[_job_pb2.JobState, str]] = ..., tag: _Optional[str] = ..., sweep: _Optional[str] = ..., dataset: _Optional[str] = ..., unfinished: _Optional[bool] = ..., model: _Optional[str] = ...) -> None: ...
 
 class ListJobsResponse(_message.Message):
     __slots__ = ("jobs", "next_page_token", "total_size")

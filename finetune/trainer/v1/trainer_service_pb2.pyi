@@ -89,6 +89,20 @@ class QuantizationReport(_message.Message):
     loader: str
     def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ..., quantized_layers: _Optional[int] = ..., fp32_bytes: _Optional[int] = ..., int8_bytes: _Optional[int] = ..., fp32_tokens_per_second: _Optional[float] = ..., int8_tokens_per_second: _Optional[float] = ..., fp32_validation_loss: _Optional[float] = ..., int8_validation_loss: _Optional[float] = ..., loader: _Optional[str] = ...) -> None: ...
 
+class DeleteSavedModelRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteSavedModelResponse(_message.Message):
+    __slots__ = ("removed", "freed_bytes")
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    FREED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    removed: _containers.RepeatedScalarFieldContainer[str]
+    freed_bytes: int
+    def __init__(self, removed: _Optional[_Iterable[str]] = ..., freed_bytes: _Optional[int] = ...) -> None: ...
+
 class SendTestAlertRequest(_message.Message):
     __slots__ = ("message",)
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -320,7 +334,7 @@ class GetCurrentResourcesRequest(_message.Message):
     def __init__(self, run: _Optional[str] = ...) -> None: ...
 
 class GenerateRequest(_message.Message):
-    __slots__ = ("name", "prompt", "max_new_tokens", "temperature", "base_model", "model", "seed", "top_p", "stop")
+    __slots__ = ("name", "prompt", "max_new_tokens", "temperature", "base_model", "model", "seed", "top_p", "stop", "checkpoint_step")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     MAX_NEW_TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -330,6 +344,7 @@ class GenerateRequest(_message.Message):
     SEED_FIELD_NUMBER: _ClassVar[int]
     TOP_P_FIELD_NUMBER: _ClassVar[int]
     STOP_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_STEP_FIELD_NUMBER: _ClassVar[int]
     name: str
     prompt: str
     max_new_tokens: int
@@ -339,7 +354,8 @@ class GenerateRequest(_message.Message):
     seed: int
     top_p: float
     stop: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., prompt: _Optional[str] = ..., max_new_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., base_model: _Optional[bool] = ..., model: _Optional[str] = ..., seed: _Optional[int] = ..., top_p: _Optional[float] = ..., stop: _Optional[_Iterable[str]] = ...) -> None: ...
+    checkpoint_step: int
+    def __init__(self, name: _Optional[str] = ..., prompt: _Optional[str] = ..., max_new_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., base_model: _Optional[bool] = ..., model: _Optional[str] = ..., seed: _Optional[int] = ..., top_p: _Optional[float] = ..., stop: _Optional[_Iterable[str]] = ..., checkpoint_step: _Optional[int] = ...) -> None: ...
 
 class GenerateResponse(_message.Message):
     __slots__ = ("text", "done", "prompt_tokens", "completion_tokens", "finish_reason")

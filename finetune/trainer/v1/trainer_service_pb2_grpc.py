@@ -147,6 +147,11 @@ class TrainerServiceStub:
                 request_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.QuantizeModelRequest.SerializeToString,
                 response_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.QuantizationReport.FromString,
                 _registered_method=True)
+        self.DeleteSavedModel = channel.unary_unary(
+                '/finetune.trainer.v1.TrainerService/DeleteSavedModel',
+                request_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.DeleteSavedModelRequest.SerializeToString,
+                response_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.DeleteSavedModelResponse.FromString,
+                _registered_method=True)
         self.SendTestAlert = channel.unary_unary(
                 '/finetune.trainer.v1.TrainerService/SendTestAlert',
                 request_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.SendTestAlertRequest.SerializeToString,
@@ -358,6 +363,16 @@ class TrainerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteSavedModel(self, request, context):
+        """Deletes a completed run's saved model files (`artifacts/model` and `artifacts/model-int8`; the adapter,
+        small, stays with the run's other records). The catalog calls it when a fine-tuned model is deleted and
+        no unfinished job needs it. Returns NOT_FOUND if the run does not exist and FAILED_PRECONDITION unless it
+        has ended.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SendTestAlert(self, request, context):
         """Sends a test alert to every configured webhook (ALERT_WEBHOOKS, ALERT_SLACK_WEBHOOKS) and says what each
         answered, so a person setting them up sees them work. Returns FAILED_PRECONDITION when none is configured.
@@ -478,6 +493,11 @@ def add_TrainerServiceServicer_to_server(servicer, server):
                     servicer.QuantizeModel,
                     request_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.QuantizeModelRequest.FromString,
                     response_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.QuantizationReport.SerializeToString,
+            ),
+            'DeleteSavedModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSavedModel,
+                    request_deserializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.DeleteSavedModelRequest.FromString,
+                    response_serializer=finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.DeleteSavedModelResponse.SerializeToString,
             ),
             'SendTestAlert': grpc.unary_unary_rpc_method_handler(
                     servicer.SendTestAlert,
@@ -1081,6 +1101,33 @@ class TrainerService:
             '/finetune.trainer.v1.TrainerService/QuantizeModel',
             finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.QuantizeModelRequest.SerializeToString,
             finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.QuantizationReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSavedModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/finetune.trainer.v1.TrainerService/DeleteSavedModel',
+            finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.DeleteSavedModelRequest.SerializeToString,
+            finetune_dot_trainer_dot_v1_dot_trainer__service__pb2.DeleteSavedModelResponse.FromString,
             options,
             channel_credentials,
             insecure,

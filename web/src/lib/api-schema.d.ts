@@ -1660,6 +1660,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/runs/{run_id}:deleteSavedModel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * DeleteSavedModel
+         * @description gRPC `/finetune.trainer.v1.TrainerService/DeleteSavedModel`
+         */
+        post: operations["TrainerService_DeleteSavedModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/alerts:test": {
         parameters: {
             query?: never;
@@ -2725,6 +2745,8 @@ export interface components {
             /** Format: double */
             top_p?: number;
             stop?: string[];
+            /** Format: int64 */
+            checkpoint_step?: number;
         };
         "finetune.trainer.v1.GenerateResponse": {
             text?: string;
@@ -2821,6 +2843,14 @@ export interface components {
             /** Format: double */
             int8_validation_loss?: number;
             loader?: string;
+        };
+        "finetune.trainer.v1.DeleteSavedModelRequest": {
+            name?: string;
+        };
+        "finetune.trainer.v1.DeleteSavedModelResponse": {
+            removed?: string[];
+            /** Format: int64 */
+            freed_bytes?: number;
         };
         "finetune.trainer.v1.SendTestAlertRequest": {
             message?: string;
@@ -4099,6 +4129,7 @@ export interface operations {
                 sweep?: string;
                 dataset?: string;
                 unfinished?: boolean;
+                model?: string;
             };
             header?: never;
             path?: never;
@@ -4169,6 +4200,7 @@ export interface operations {
                 sweep?: string;
                 dataset?: string;
                 unfinished?: boolean;
+                model?: string;
             };
             header?: never;
             path?: never;
@@ -6032,6 +6064,42 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["finetune.trainer.v1.QuantizationReport"];
+                };
+            };
+            /** @description error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    TrainerService_DeleteSavedModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description binds `name` = `runs/*` */
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["finetune.trainer.v1.DeleteSavedModelRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["finetune.trainer.v1.DeleteSavedModelResponse"];
                 };
             };
             /** @description error */

@@ -1,5 +1,6 @@
-"""Who still needs a dataset: the jobs service's unfinished jobs that train on it (ListJobs with `dataset` and
-`unfinished`), asked before a delete. The jobs service is the one that knows; nothing is copied here."""
+"""Who still needs a dataset or a model: the jobs service's unfinished jobs that train on it or from it (ListJobs
+with `dataset` or `model`, and `unfinished`), asked before a delete. The jobs service is the one that knows;
+nothing is copied here. Used by the dataset service and the catalog."""
 
 from __future__ import annotations
 
@@ -15,27 +16,30 @@ SHOWN = 20  # jobs named in a refusal; the count says how many there are in all
 
 
 class JobsUsers:
-    """`await users(dataset_id)` -> (the first unfinished jobs that need it, how many there are)."""
+    """`await users(dataset="datasets/x")` or `await users(model="finetune-models/x")` -> (the first unfinished jobs
+    that need it, how many there are). `setting` names the setting that points at the jobs service."""
 
-    def __init__(self, address: str, api_token: str = ""):
+    def __init__(self, address: str, api_token: str = "", setting: str = "FINETUNE_DATASET_JOBS_ADDRESS"):
         self.address = address
+        self.setting = setting
         self.metadata = (("authorization", f"Bearer {api_token}"),) if api_token else ()
         self._channel: grpc.aio.Channel | None = None
 
-    async def __call__(self, dataset_id: str) -> tuple[list[str], int]:
+    async def __call__(self, **needed: str) -> tuple[list[str], int]:
         if self._channel is None:
             self._channel = grpc.aio.insecure_channel(self.address, options=channel_options(4 * MB))
         stub = jobs_service_pb2_grpc.JobsServiceStub(self._channel)
-        request = jobs_service_pb2.ListJobsRequest(dataset=f"datasets/{dataset_id}", unfinished=True, page_size=SHOWN)
+        request = jobs_service_pb2.ListJobsRequest(unfinished=True, page_size=SHOWN, **needed)
+        (what,) = needed.values()
         try:
             answer = await stub.ListJobs(request, timeout=10.0, metadata=self.metadata)
         except grpc.RpcError as err:
             exc = from_rpc_error(err)
             if isinstance(exc, Unavailable) or err.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
                 raise Unavailable(
-                    f"the jobs service at {self.address} cannot be reached to check that no unfinished job needs dataset "
-                    f"'datasets/{dataset_id}'; try again when it is up (a dataset service without one: set "
-                    "FINETUNE_DATASET_JOBS_ADDRESS empty)", reason="JOBS_SERVICE_UNAVAILABLE",
+                    f"the jobs service at {self.address} cannot be reached to check that no unfinished job needs "
+                    f"'{what}'; try again when it is up (a service without one: set {self.setting} empty)",
+                    reason="JOBS_SERVICE_UNAVAILABLE",
                     metadata={"jobs_address": self.address}) from None
             raise exc from None
         return [job.name for job in answer.jobs], answer.total_size
