@@ -3,7 +3,8 @@
 Catalog settings (`FINETUNE_CATALOG_<KEY>`): HUB_ENDPOINT (default: the real hub), HUB_TOKEN,
 OFFLINE (also honoured: HF_HUB_OFFLINE), HUB_TIMEOUT_S (3), HF_CACHE_DIR (default: the
 huggingface_hub cache), BUILD_BUILTIN (1: build the tiny built-in model at start so it is ready),
-BUILD_PRETRAINED (0; `make run` sets 1: after the start, pretrain the demo's built-in model in the background if
+TRAINER_ADDRESSES (more trainers, comma-separated, besides TRAINER_ADDRESS, whose fine-tuned models' files
+it may delete), BUILD_PRETRAINED (0; `make run` sets 1: after the start, pretrain the demo's built-in model in the background if
 this machine has not yet, about a minute of one core, so that the first job or check that names it does not wait).
 """
 
@@ -47,7 +48,8 @@ def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
         cache_dir=cache_dir,
     )
     job_users = JobsUsers(settings.jobs_address, settings.api_token, "FINETUNE_CATALOG_JOBS_ADDRESS") if settings.jobs_address else None
-    saved_models = SavedModelFiles(settings.api_token)
+    trainers = [settings.trainer_address] + [a.strip() for a in settings.get("trainer_addresses", "", str).split(",") if a.strip()]
+    saved_models = SavedModelFiles(trainers, settings.api_token)
     servicer = CatalogServicer(store, hub, data_dir=settings.data_dir, cache_dir=cache_dir, model_roots=model_roots(settings),
                                job_users=job_users, saved_models=saved_models)
     host = create_host(settings, [(catalog_service_pb2_grpc.add_CatalogServiceServicer_to_server, servicer)], [SERVICE_NAME])

@@ -158,6 +158,9 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
         """A fine-tuned model's files go with it, but only when no unfinished job trains from it; a refusal
         or a trainer that cannot be reached keeps both the entry and the files."""
         origin = await self._origin(model_id)
+        files = self.saved_models is not None and origin.get("run") and origin.get("trainer")
+        if files:
+            self.saved_models.check(origin["trainer"])  # before anything is asked or deleted
         if self.job_users is not None:
             jobs, count = await self.job_users(model=model_id)
             if count:
@@ -165,7 +168,7 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
                 raise FailedPrecondition(
                     f"model {model_id!r} is still needed by {count} unfinished job{'s' if count > 1 else ''}: {', '.join(jobs)}{more}; "
                     "cancel them or let them end, then delete it", reason="MODEL_IN_USE", metadata={"jobs": ",".join(jobs)})
-        if self.saved_models is not None and origin.get("run") and origin.get("trainer"):
+        if files:
             await self.saved_models.delete(origin["trainer"], origin["run"])
 
     async def CheckModelAvailability(self, request, context) -> model_pb2.ModelAvailability:

@@ -181,3 +181,8 @@ async def test_a_fine_tuned_model_is_registered_listed_and_checked_as_its_base(s
                            grpc.StatusCode.INVALID_ARGUMENT, "INVALID_FINE_TUNED_MODEL")
         await expect_error(stub.CheckModelAvailability(pb.CheckModelAvailabilityRequest(model_id="finetune-models/nope")),
                            grpc.StatusCode.NOT_FOUND, "FINE_TUNED_MODEL_NOT_FOUND")
+        # Its files are deleted only on a configured trainer: a registry entry naming another host never gets the token.
+        _, metadata = await expect_error(stub.DeleteModel(pb.DeleteModelRequest(name="models/finetune-models/support-v1")),
+                                         grpc.StatusCode.FAILED_PRECONDITION, "TRAINER_NOT_CONFIGURED", "FINETUNE_CATALOG_TRAINER_ADDRESSES")
+        assert metadata["trainer"] == "127.0.0.1:1"
+        assert (await stub.GetModel(pb.GetModelRequest(name="models/finetune-models/support-v1"))).fine_tuned.job == "jobs/job_1"
