@@ -77,19 +77,23 @@ def main() -> None:
             grpc.insecure_channel(f"127.0.0.1:{suite.service_ports['trainer']}") as channel:
         stub = trainer_service_pb2_grpc.TrainerServiceStub(channel)
         chat(client, args.model, "warm up", 4)  # load the model once
+        clients = [httpx.Client(base_url=suite.url, timeout=300) for _ in QUESTIONS]  # connected before any timing
+        for c in clients:
+            chat(c, args.model, "warm up", 1)
         sequential, together_times, same = [], [], True
+        pool = concurrent.futures.ThreadPoolExecutor(len(QUESTIONS))  # its threads started before any timing
+        list(pool.map(lambda c: chat(c, args.model, "warm up", 1), clients))
         for _ in range(args.rounds):
             started = time.perf_counter()
             alone = [chat(client, args.model, q, args.max_tokens) for q in QUESTIONS]
             sequential.append(time.perf_counter() - started)
             started = time.perf_counter()
-            with concurrent.futures.ThreadPoolExecutor(len(QUESTIONS)) as pool:
-                clients = [httpx.Client(base_url=suite.url, timeout=300) for _ in QUESTIONS]
-                together = list(pool.map(lambda pair: chat(pair[0], args.model, pair[1], args.max_tokens), zip(clients, QUESTIONS)))
+            together = list(pool.map(lambda pair: chat(pair[0], args.model, pair[1], args.max_tokens), zip(clients, QUESTIONS)))
             together_times.append(time.perf_counter() - started)
-            for c in clients:
-                c.close()
             same = same and together == alone
+        pool.shutdown()
+        for c in clients:
+            c.close()
         seq, conc = statistics.median(sequential), statistics.median(together_times)
         print(f"8 chat completions ({args.model}, {args.max_tokens} tokens, temperature 0): one after another {seq:.2f} s, "
               f"concurrently {conc:.2f} s -> throughput {seq / conc:.2f}x (target >= 3x); rounds {[f'{s / c:.2f}' for s, c in zip(sequential, together_times)]}")

@@ -63,3 +63,33 @@ def test_a_reader_that_stops_leaves_the_batch_and_the_others_go_on(model_dir):
         t.join(60)
     want = list(iter_token_ids(model, tokenizer, prompt_ids(tokenizer, "Where is my order?"), 30))
     assert len(results["short"]) == 2 and results["full"] == want
+
+
+def test_a_request_arriving_mid_batch_joins_it_and_still_answers_as_alone(model_dir):
+    """Continuous batching: the second prompt is submitted after the first's batch has started; its cache is
+    merged into the running batch (the shorter side left-padded) and every answer is the one it gets alone."""
+    model, tokenizer = load_for_generation(str(model_dir))
+    batcher = Batcher(model, tokenizer, window_s=0.0)
+    first_started = threading.Event()
+    results: dict[str, list[int]] = {}
+
+    def first() -> None:
+        tokens = batcher.generate(prompt_ids(tokenizer, PROMPTS[2]), 30)
+        got = [next(tokens)]
+        first_started.set()
+        results["first"] = got + list(tokens)
+
+    def later(key: str, prompt: str) -> None:
+        first_started.wait(30)
+        results[key] = list(batcher.generate(prompt_ids(tokenizer, prompt), 20))
+
+    threads = [threading.Thread(target=first), threading.Thread(target=later, args=("short", PROMPTS[0])),
+               threading.Thread(target=later, args=("long", PROMPTS[3]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results["first"] == list(iter_token_ids(model, tokenizer, prompt_ids(tokenizer, PROMPTS[2]), 30))
+    assert results["short"] == list(iter_token_ids(model, tokenizer, prompt_ids(tokenizer, PROMPTS[0]), 20))
+    assert results["long"] == list(iter_token_ids(model, tokenizer, prompt_ids(tokenizer, PROMPTS[3]), 20))
+    assert batcher.joined >= 1  # at least one newcomer was merged into the running batch
