@@ -18,6 +18,7 @@ ALERT_WEBHOOKS and ALERT_SLACK_WEBHOOKS (comma-separated URLs that receive every
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from finetune.trainer.v1 import trainer_service_pb2, trainer_service_pb2_grpc
@@ -67,6 +68,14 @@ def supervisor_options(settings: ServiceSettings, gpu_count: int) -> SupervisorO
     )
 
 
+def import_model_libraries() -> None:
+    """transformers and peft imported once, before any request: their lazy modules, first imported from two
+    threads at once (a run's preparation and a Generate), can leave one of them without a name
+    ("cannot import name 'AutoConfig' from 'transformers'")."""
+    import peft  # noqa: F401
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, DynamicCache  # noqa: F401
+
+
 def model_resolver(settings: ServiceSettings):
     """A model id to its directory for Generate without a run: the one model-id rule (local paths only under
     FINETUNE_MODEL_ROOTS), built-ins built on first use, hub ids from the trainer's hub (its cache first)."""
@@ -106,6 +115,7 @@ def build_server(settings: ServiceSettings) -> tuple[ServiceHost, int]:
 
     async def start() -> None:
         await store.prepare()
+        await asyncio.to_thread(import_model_libraries)
         await events.start()
         await notifier.start()
         await supervisor.start()

@@ -491,7 +491,8 @@ class Supervisor:
             log.exception("supervising run %s failed", handle.run_id)
             if handle.proc is not None and handle.proc.returncode is None:
                 kill_tree(handle.proc.pid)
-            await self._finish(handle, FAILED, f"the trainer failed supervising this run: {exc}", reason="INTERNAL")
+            message = f"the trainer failed supervising this run: {type(exc).__name__}: {exc}"[:1000]
+            await self._finish(handle, FAILED, message, reason="INTERNAL", error=message)  # the job shows why
 
     async def _recover(self, handle: _Handle) -> None:
         """After a trainer restart: kill a worker that outlived the old trainer, then store its unread events."""
