@@ -115,3 +115,14 @@ def test_an_ensemble_answers_by_majority_vote(page, suite, shots):
     expect(vote).to_contain_text(f"{want['votes']} of 2 members gave this answer")
     shots(page, "ensemble")
     assert_accessible(page)
+
+    # The Sweeps page lists it with its members, and evaluates it on the validation split.
+    page.goto("/sweeps")
+    members = page.get_by_role("table", name="Members of Two seeds")
+    expect(members.locator("tbody tr")).to_have_count(2)
+    expect(members).to_contain_text("42")
+    page.get_by_role("button", name="Evaluate").first.click()
+    expect(page.get_by_role("status").filter(has_text="The ensemble answers")).to_be_visible(timeout=GENERATED_MS)
+    expect(members).to_contain_text("%")
+    shots(page, "ensemble-evaluated")
+    assert_accessible(page)

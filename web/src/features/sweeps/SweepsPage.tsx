@@ -4,13 +4,16 @@ import { Link } from "react-router";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { Empty, Loading, PageHeader, TABLE, TD, TableHead, cx } from "../../components/ui";
 import { fmtNumber, idOf, timeAgo } from "../../lib/format";
+import { useEnsembles } from "./api/ensembles";
 import { useSweeps } from "./api/sweeps";
+import { EnsembleList } from "./components/EnsembleList";
 import { SweepStateBadge, algorithmLabel } from "./components/SweepStateBadge";
 import { describeRange } from "./trials";
 
 export function SweepsPage() {
   const sweeps = useSweeps();
   const list = sweeps.data?.sweeps ?? [];
+  const ensembles = useEnsembles();
   return (
     <>
       <PageHeader title="Sweeps"
@@ -57,6 +60,15 @@ export function SweepsPage() {
           </table>
         </div>
       )}
+      <section className="mt-8" aria-labelledby="ensembles-heading">
+        <h2 id="ensembles-heading" className="mb-1 text-lg font-semibold text-slate-900">Ensembles</h2>
+        <p className="mb-3 text-sm text-slate-600">One configuration trained with several seeds, answering as one model by majority vote
+          (<code>finetune ensembles create</code>, <code>POST /v1/ensembles</code>).</p>
+        {ensembles.error ? <ErrorMessage error={ensembles.error} title="The ensembles could not be listed" /> : null}
+        {ensembles.isPending ? <Loading label="Loading the ensembles…" /> : (ensembles.data?.ensembles ?? []).length === 0 ? (
+          <p className="text-sm text-slate-600">No ensemble yet.</p>
+        ) : <EnsembleList ensembles={ensembles.data?.ensembles ?? []} />}
+      </section>
     </>
   );
 }
