@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from services.trainer.generation import Usage, nucleus
+from services.trainer.generation import Usage, choose_token
 
 _END = object()
 
@@ -156,7 +156,7 @@ class Batcher:
         eos = self.tokenizer.eos_token_id
         keep, next_ids = [], []
         for i, request in enumerate(rows):
-            token = _choose(logits[i], request)
+            token = choose_token(logits[i], request.temperature, request.top_p, request.generator)
             if token == eos:
                 request.usage.finish_reason = "stop"
                 request.out.put(_END)
@@ -187,10 +187,3 @@ def _merge(cache, mask: torch.Tensor, other, other_mask: torch.Tensor):
         mine.keys = torch.cat([pad(mine.keys, length, 2), pad(theirs.keys, length, 2)], dim=0)
         mine.values = torch.cat([pad(mine.values, length, 2), pad(theirs.values, length, 2)], dim=0)
     return cache, torch.cat([pad(mask, length, 1), pad(other_mask, length, 1)], dim=0)
-
-
-def _choose(logits: torch.Tensor, request: _Request) -> int:
-    if request.temperature > 0:
-        probs = nucleus(torch.softmax(logits / request.temperature, dim=-1), request.top_p)
-        return int(torch.multinomial(probs.cpu(), 1, generator=request.generator).item())
-    return int(logits.argmax().item())

@@ -77,6 +77,14 @@ def batcher_for(source: str):
     return Batcher(model, tokenizer)
 
 
+def choose_token(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator | None) -> int:
+    """The next token from one position's logits: the most likely at temperature 0, else sampled (nucleus)."""
+    if temperature > 0:
+        probs = nucleus(torch.softmax(logits / temperature, dim=-1), top_p)
+        return int(torch.multinomial(probs.cpu(), 1, generator=generator).item())
+    return int(logits.argmax().item())
+
+
 @torch.no_grad()
 def iter_token_ids(model, tokenizer, ids: list[int], max_new_tokens: int, temperature: float = 0.0,
                    generator: torch.Generator | None = None, top_p: float = 0.0, usage: Usage | None = None) -> Iterator[int]:
@@ -91,12 +99,7 @@ def iter_token_ids(model, tokenizer, ids: list[int], max_new_tokens: int, temper
     eos = tokenizer.eos_token_id
     for _ in range(max_new_tokens):
         out = model(input_ids=input_ids, cache=cache, use_cache=True, logits_to_keep=1)
-        logits = out.logits[0, -1].float()
-        if temperature > 0:
-            probs = nucleus(torch.softmax(logits / temperature, dim=-1), top_p)
-            next_id = int(torch.multinomial(probs.cpu(), 1, generator=generator).item())
-        else:
-            next_id = int(logits.argmax().item())
+        next_id = choose_token(out.logits[0, -1].float(), temperature, top_p, generator)
         if next_id == eos:
             usage.finish_reason = "stop"
             return
