@@ -38,7 +38,7 @@ async def call_upload(request: Request, rest: RestRoute) -> Response:
         )
     limit = request.app.state.max_upload_bytes
     check_content_length(request, limit)
-    limited = Request(request.scope, _limit_body(request.receive, limit))
+    limited = Request(request.scope, limit_body(request.receive, limit))
     try:
         form = await limited.form(max_files=4, max_fields=64)
     except HTTPException as exc:  # the multipart parser's own complaints
@@ -99,7 +99,7 @@ async def _requests(request_class, metadata: Message, files: list[tuple[str, Upl
             yield request_class(**{chunk_field: chunk})
 
 
-def _limit_body(receive, limit: int):
+def limit_body(receive, limit: int):
     """`receive` that refuses a body over `limit` bytes before reading (Content-Length) or while reading."""
     seen = 0
 

@@ -3,15 +3,14 @@ caller's credentials forwarded (`gateway.upstream`), and small readers of what O
 
 from __future__ import annotations
 
-import json
 from typing import Any, AsyncIterator
 
 from google.protobuf.message import Message
 from starlette.requests import Request
 
+from gateway.messages import read_json
 from gateway.openai_api.errors import OpenAIError
 from gateway.upstream import Upstreams
-from services.common.json_shape import json_shape
 
 PACKAGES = {"dataset": "finetune.dataset.v1.DatasetService", "catalog": "finetune.catalog.v1.CatalogService",
             "jobs": "finetune.jobs.v1.JobsService", "trainer": "finetune.trainer.v1.TrainerService"}
@@ -36,19 +35,11 @@ async def client_stream(request: Request, service: str, method: str, messages: A
 
 
 async def json_body(request: Request) -> dict:
-    """The request's JSON object; anything else is OpenAI's 400."""
-    raw = await request.body()
-    if len(raw) > request.app.state.max_body_bytes:
-        raise OpenAIError(400, f"the request body exceeds {request.app.state.max_body_bytes} bytes", code="body_too_large")
-    try:
-        body = json.loads(raw.decode("utf-8-sig") or "null")
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise OpenAIError(400, f"the request body is not valid JSON: {exc}", code="invalid_json") from None
+    """The request's JSON object, read as every gateway body is (`gateway.messages.read_json`: size, encoding,
+    depth, surrogates); anything but an object is OpenAI's 400."""
+    body = await read_json(request, request.app.state.max_body_bytes)
     if not isinstance(body, dict):
         raise OpenAIError(400, "the request body must be a JSON object", code="invalid_json")
-    shape = json_shape(body)
-    if shape.too_deep() or shape.lone_surrogate:
-        raise OpenAIError(400, "the request body is nested too deep or holds half of a surrogate pair", code="invalid_json")
     return body
 
 

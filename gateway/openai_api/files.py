@@ -22,7 +22,7 @@ from gateway.errors import ApiError
 from gateway.openai_api.calls import after_cursor, client_stream, page_limit, server_stream, unary
 from gateway.openai_api.chat import chat_file_to_rows, is_chat_file
 from gateway.openai_api.errors import OpenAIError, endpoint
-from gateway.uploads import CHUNK_BYTES
+from gateway.uploads import CHUNK_BYTES, check_content_length, limit_body
 
 PURPOSE = "fine-tune"
 FILE_TAG = "openai-file"  # datasets made through this API carry it (list shows every dataset, though)
@@ -46,8 +46,9 @@ async def get_dataset(request: Request, file_id: str, param: str = "file_id", st
 @endpoint
 async def create_file(request: Request) -> JSONResponse:
     limit = request.app.state.max_upload_bytes
+    check_content_length(request, limit)  # the gateway's upload limit, before and while reading (gateway.uploads)
     try:
-        form = await request.form(max_files=1, max_fields=8)
+        form = await Request(request.scope, limit_body(request.receive, limit)).form(max_files=1, max_fields=8)
     except HTTPException as exc:
         raise OpenAIError(400, f"send multipart/form-data with 'file' and 'purpose': {exc.detail}", code="invalid_multipart") from None
     try:
@@ -57,9 +58,7 @@ async def create_file(request: Request) -> JSONResponse:
                               param="purpose", code="invalid_value")
         if not isinstance(upload, UploadFile):
             raise OpenAIError(400, "Missing required parameter: 'file' (a multipart file)", param="file", code="missing_required_parameter")
-        data = await upload.read(limit + 1)
-        if len(data) > limit:
-            raise OpenAIError(400, f"the file exceeds the gateway's {limit} byte limit", param="file", code="file_too_large")
+        data = await upload.read()
         filename = upload.filename or "upload.jsonl"
     finally:
         await form.close()
