@@ -16,7 +16,7 @@ from services.common.memory import machine_memory
 from services.catalog.offline import browse, filter_records, offline_records
 from services.catalog.records import ModelRecord, make_record
 from services.catalog.store import CollectionRow, CollectionStore, record_from_row
-from services.common.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.common.errors import InvalidArgument, NotFound
 from services.common.model_ids import FINE_TUNED_NAMESPACE, fine_tuned_name
 from services.common.ids import clamp_page_size, next_page_token, page_offset
 
@@ -162,12 +162,7 @@ class CatalogServicer(catalog_service_pb2_grpc.CatalogServiceServicer):
         if files:
             self.saved_models.check(origin["trainer"])  # before anything is asked or deleted
         if self.job_users is not None:
-            jobs, count = await self.job_users(model=model_id)
-            if count:
-                more = f" and {count - len(jobs)} more" if count > len(jobs) else ""
-                raise FailedPrecondition(
-                    f"model {model_id!r} is still needed by {count} unfinished job{'s' if count > 1 else ''}: {', '.join(jobs)}{more}; "
-                    "cancel them or let them end, then delete it", reason="MODEL_IN_USE", metadata={"jobs": ",".join(jobs)})
+            await self.job_users.refuse_if_needed(f"model {model_id!r}", "MODEL_IN_USE", model=model_id)
         if files:
             await self.saved_models.delete(origin["trainer"], origin["run"])
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import grpc
 
 from finetune.jobs.v1 import jobs_service_pb2, jobs_service_pb2_grpc
-from services.common.errors import Unavailable
+from services.common.errors import FailedPrecondition, Unavailable
 from services.common.grpc_errors import from_rpc_error
 from services.common.server import channel_options
 from services.common.settings import MB
@@ -43,6 +43,16 @@ class JobsUsers:
                     metadata={"jobs_address": self.address}) from None
             raise exc from None
         return [job.name for job in answer.jobs], answer.total_size
+
+    async def refuse_if_needed(self, described: str, reason: str, **needed: str) -> None:
+        """FailedPrecondition `reason` naming the unfinished jobs that still need `described` (say "dataset
+        'datasets/x'"), if any: a delete waits until they end."""
+        jobs, count = await self(**needed)
+        if count:
+            more = f" and {count - len(jobs)} more" if count > len(jobs) else ""
+            raise FailedPrecondition(
+                f"{described} is still needed by {count} unfinished job{'s' if count > 1 else ''}: {', '.join(jobs)}{more}; "
+                "cancel them or let them end, then delete it", reason=reason, metadata={"jobs": ",".join(jobs), "count": str(count)})
 
     async def close(self) -> None:
         if self._channel is not None:

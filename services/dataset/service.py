@@ -182,13 +182,7 @@ class DatasetServicer(dataset_service_pb2_grpc.DatasetServiceServicer):
         dataset_id = parse_name(request.name, "datasets")
         await self.store.get(dataset_id)
         if self.users is not None:
-            jobs, count = await self.users(dataset=f"datasets/{dataset_id}")
-            if count:
-                more = f" and {count - len(jobs)} more" if count > len(jobs) else ""
-                raise FailedPrecondition(
-                    f"dataset 'datasets/{dataset_id}' is still needed by {count} unfinished job{'s' if count > 1 else ''}: "
-                    f"{', '.join(jobs)}{more}; cancel them or let them end, then delete it", reason="DATASET_IN_USE",
-                    metadata={"jobs": ",".join(jobs), "count": str(count)})
+            await self.users.refuse_if_needed(f"dataset 'datasets/{dataset_id}'", "DATASET_IN_USE", dataset=f"datasets/{dataset_id}")
         await self.store.delete(dataset_id)
         return empty_pb2.Empty()
 
