@@ -48,7 +48,9 @@ class DatasetLookup(Protocol):
 ModelChecker = Callable[[str, dict], Awaitable[ModelCheck]]
 
 
-class _Channel:
+class ServiceChannel:
+    """A lazily made channel to another service, with the API token as metadata (the calls this service makes)."""
+
     def __init__(self, address: str, api_token: str = ""):
         self.address = address
         self.metadata = (("authorization", f"Bearer {api_token}"),) if api_token else ()
@@ -70,7 +72,7 @@ def dataset_id_of(reference: str) -> str:
     return parse_name(reference, "datasets")
 
 
-class GrpcDatasetLookup(_Channel):
+class GrpcDatasetLookup(ServiceChannel):
     """GetDataset on the dataset service."""
 
     async def __call__(self, dataset_id: str) -> DatasetInfo:
@@ -87,7 +89,7 @@ class GrpcDatasetLookup(_Channel):
         return DatasetInfo(dataset_id, found.display_name, int(found.train_rows), int(found.validation_rows))
 
 
-class GrpcModelChecker(_Channel):
+class GrpcModelChecker(ServiceChannel):
     """CheckModelAvailability on the catalog."""
 
     async def __call__(self, model_id: str, values: dict) -> ModelCheck:

@@ -20,7 +20,7 @@ from finetune.trainer.v1 import trainer_service_pb2
 from services.common.errors import FailedPrecondition, InvalidArgument
 from services.common.grpc_errors import from_rpc_error
 from services.common.ids import new_id
-from services.jobs.clients import _Channel
+from services.jobs.clients import ServiceChannel
 from services.jobs.manager import JobDraft, JobManager
 from services.jobs.states import JobState
 from services.jobs.store import EnsembleRow, JobRow, JobStore, dumps, loads
@@ -74,7 +74,7 @@ def ensemble_state(members: list[JobRow]) -> str:
 class EnsembleManager:
     def __init__(self, store: JobStore, jobs: JobManager, trainers: TrainerPool, dataset_address: str, api_token: str = ""):
         self.store, self.jobs, self.trainers = store, jobs, trainers
-        self.datasets = _Channel(dataset_address, api_token)
+        self.datasets = ServiceChannel(dataset_address, api_token)
 
     async def close(self) -> None:
         await self.datasets.close()
@@ -117,11 +117,7 @@ class EnsembleManager:
 
     async def _answer(self, member: JobRow, prompt: str, max_new_tokens: int) -> str:
         request = trainer_service_pb2.GenerateRequest(name=f"runs/{member.id}", prompt=prompt, max_new_tokens=max_new_tokens)
-        stub = self.trainers.stub(member.trainer)
-        try:
-            return "".join([p.text async for p in stub.Generate(request, timeout=300, metadata=self.trainers._metadata)])
-        except grpc.RpcError as err:
-            raise from_rpc_error(err) from None
+        return await self.trainers.generate(member.trainer, request)
 
     async def generate(self, ensemble_id: str, prompt: str, max_new_tokens: int) -> tuple[Vote, list[tuple[str, str]]]:
         _, done = await self._completed(ensemble_id)

@@ -13,7 +13,7 @@ import grpc
 from services.common.errors import AlreadyExists, NotFound, Unavailable
 from services.common.grpc_errors import from_rpc_error
 from services.common.model_ids import fine_tuned_id
-from services.jobs.clients import _Channel
+from services.jobs.clients import ServiceChannel
 from services.jobs.states import JobState
 from services.jobs.store import JobRow, loads
 
@@ -21,7 +21,7 @@ log = logging.getLogger("finetune.jobs.registry")
 METRICS = ("final_loss", "final_validation_loss", "best_validation_loss", "training_time_seconds", "tokens_per_second")
 
 
-class CatalogRegistry(_Channel):
+class CatalogRegistry(ServiceChannel):
     async def is_registered(self, model_id: str) -> bool:
         from finetune.catalog.v1 import catalog_service_pb2 as pb, catalog_service_pb2_grpc
 

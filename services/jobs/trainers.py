@@ -183,6 +183,13 @@ class TrainerPool:
         }[command]
         return run_status(await self._call(address, method, request(name=f"runs/{run_id}")))
 
+    async def generate(self, address: str, request: trainer_service_pb2.GenerateRequest, timeout: float = 300.0) -> str:
+        """The whole text of a Generate (a completed run's answer). Raises domain errors."""
+        try:
+            return "".join([p.text async for p in self.stub(address).Generate(request, timeout=timeout, metadata=self._metadata)])
+        except grpc.RpcError as err:
+            raise from_rpc_error(err) from None
+
     async def events(self, address: str, run_id: str, after: int) -> AsyncIterator[RunEventInfo]:
         """The run's events after `after`; ends after its final state. Raises domain errors (Unavailable...)."""
         call = self.stub(address).StreamRunEvents(
