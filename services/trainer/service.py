@@ -26,10 +26,10 @@ from services.common.hyperparameters import TrainingConfig
 from services.common.ids import clamp_page_size, next_page_token, page_offset, parse_name
 from services.trainer import downloads, history
 from services.trainer.events import Event, EventLog
-from services.trainer.checkpoint import PREFIX as CHECKPOINT_PREFIX
+from services.trainer.checkpoint import PREFIX as CHECKPOINT_PREFIX, list_checkpoints
 from services.trainer.profiling import PROFILE_FILE
 from services.trainer.rows import fine_tuned_model_dir
-from services.trainer.store import COMPLETED, RunRow, TrainerStore
+from services.trainer.store import COMPLETED, FINAL_STATES, RunRow, TrainerStore
 from services.trainer.supervisor import RunRequest, Supervisor
 from services.trainer.worker import RUN_SPEC
 
@@ -261,7 +261,7 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
         from services.trainer import quantize
 
         row = await self.store.get_run(parse_name(request.name, "runs"))
-        if row.state not in ("completed", "failed", "cancelled"):
+        if row.state not in FINAL_STATES:
             raise FailedPrecondition(f"run 'runs/{row.id}' is {row.state}: its model files are deleted only once it has ended",
                                      reason="RUN_NOT_ENDED", metadata={"state": row.state})
         artifacts = Path(row.run_dir) / "artifacts"
@@ -378,11 +378,9 @@ def _read_profile(run_dir: Path) -> trainer_service_pb2.StepProfile | None:
 
 def checkpoint_dir(row: RunRow, step: int) -> Path:
     """The run's checkpoint of `step` (an adapter folder Generate loads on its base); NotFound listing the kept ones."""
-    folder = Path(row.run_dir) / "checkpoints" / f"{CHECKPOINT_PREFIX}{step}"
-    if (folder / "adapter_config.json").is_file():
-        return folder
-    kept = sorted(int(p.name.removeprefix(CHECKPOINT_PREFIX)) for p in (Path(row.run_dir) / "checkpoints").glob(f"{CHECKPOINT_PREFIX}*")
-                  if p.name.removeprefix(CHECKPOINT_PREFIX).isdigit())
+    kept = {int(p.name.removeprefix(CHECKPOINT_PREFIX)): p for p in list_checkpoints(Path(row.run_dir) / "checkpoints")}
+    if step in kept:
+        return kept[step]
     raise NotFound(f"run 'runs/{row.id}' keeps no checkpoint of step {step}; the steps kept: {', '.join(map(str, kept)) or 'none'}",
                    reason="CHECKPOINT_NOT_FOUND", metadata={"field": "checkpoint_step"})
 
