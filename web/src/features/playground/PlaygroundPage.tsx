@@ -2,14 +2,14 @@
 // answer the same prompt side by side (the guide's A/B testing). The models picked live in the URL
 // (/playground?job=a&b=b), so a job's page can link here.
 import { Play, Square } from "lucide-react";
-import { useQuery } from "@tanstack/react-query";
 import { useMemo, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { Button, Card, Empty, Field, Input, Loading, PageHeader, Select, Textarea } from "../../components/ui";
 import { useJobList } from "../../hooks/useJobList";
-import { api, unwrap, type Job } from "../../lib/api";
+import type { Job } from "../../lib/api";
 import { idOf } from "../../lib/format";
+import { useEnsembles } from "../sweeps/api/ensembles";
 import { generateField } from "./api/generate";
 import { OutputPanel } from "./components/OutputPanel";
 import { useGeneration, type Generation } from "./hooks/useGeneration";
@@ -22,14 +22,9 @@ function jobLabel(j: Job): string {
   return `${j.display_name || id}${saved} (${j.configuration?.model?.uid ?? "model"}, ${id})`;
 }
 
-/** Ensembles with a completed member: they answer by majority vote (not streamed). */
-function useEnsembles() {
-  return useQuery({ queryKey: ["ensembles"], queryFn: () => unwrap(api.GET("/v1/ensembles", {})) });
-}
-
 export function PlaygroundPage() {
   const completed = useJobList({ state: "JOB_STATE_COMPLETED" });
-  const ensembleList = useEnsembles();
+  const ensembleList = useEnsembles();  // those with a completed member answer by majority vote (not streamed)
   const ensembles = useMemo(() => (ensembleList.data?.ensembles ?? []).filter((e) => e.state === "completed" ||
     e.members?.some((m) => m.state === "JOB_STATE_COMPLETED")), [ensembleList.data]);
   const [params, setParams] = useSearchParams();
