@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.common.db import Base, prepare_schema, session_factory
+from services.common.db import Base, get_or_raise, prepare_schema, session_factory
 from services.common.errors import Aborted, AlreadyExists, NotFound
 from services.jobs.states import FINAL_STATES, JobState, check_transition
 
@@ -430,11 +430,9 @@ class JobStore:
 
     async def get_ensemble(self, ensemble_id: str) -> EnsembleRow:
         async with self.sessions() as s:
-            row = await s.get(EnsembleRow, ensemble_id)
-        if row is None:
-            raise NotFound(f"ensemble 'ensembles/{ensemble_id}' does not exist", reason="ENSEMBLE_NOT_FOUND",
-                           metadata={"name": f"ensembles/{ensemble_id}"})
-        return row
+            return await get_or_raise(s, EnsembleRow, ensemble_id, lambda: NotFound(
+                f"ensemble 'ensembles/{ensemble_id}' does not exist", reason="ENSEMBLE_NOT_FOUND",
+                metadata={"name": f"ensembles/{ensemble_id}"}))
 
     async def list_ensembles(self, limit: int) -> list[EnsembleRow]:
         async with self.sessions() as s:
