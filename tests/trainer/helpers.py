@@ -50,3 +50,48 @@ def make_recipe(model_dir: Path, run_dir: Path, config: TrainingConfig, events: 
 
 def step_losses(events: list[dict]) -> dict[int, float]:
     return {e["step"]: e["train_loss"] for e in events if e["type"] == "step"}
+
+
+def tiny_model_of_family(kind: str):
+    """A two-layer model built from a config with grouped-query attention (2 key/value heads for 4 query
+    heads): `gqa` a Llama, `qwen2` a Qwen2 (biases on q, k and v)."""
+    from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(1)
+    common = dict(vocab_size=259, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+                  attn_implementation="sdpa")
+    if kind == "gqa":
+        return LlamaForCausalLM(LlamaConfig(**common))
+    return Qwen2ForCausalLM(Qwen2Config(**common))
+
+
+def with_nonzero_lora_b(model, std: float = 0.02):
+    """LoRA B drawn from N(0, std) instead of zeros, so that the adapter takes part in a comparison."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, std)
+    return model
+
+
+def long_packed_batch(tokenizer):
+    """Three short rows and two of 150-300 bytes per field, packed into one row."""
+    from services.trainer.data import collate, tokenize_rows
+
+    rows = TRAIN_ROWS[:3] + synthetic_rows(2, seed=6, min_length=150, max_length=300)
+    return collate(tokenize_rows(tokenizer, rows, 1024).examples, packed=True)
+
+
+def logits_and_lora_grads(module, model, batch, seed: int | None = None):
+    """A packed training forward of `module` (a TrainingForward over `model`) and the LoRA gradients of its
+    summed loss; with `seed`, torch's generator is seeded first (the same dropout masks each call)."""
+    model.zero_grad(set_to_none=True)
+    if seed is not None:
+        torch.manual_seed(seed)
+    logits = module(batch.input_ids, batch.position_ids, None, batch.loss_mask, batch.seq_lens, True,
+                    batch.example_of_target)
+    torch.nn.functional.cross_entropy(logits, batch.targets, reduction="sum").backward()
+    grads = torch.cat([p.grad.flatten() for p in model.parameters() if p.requires_grad])
+    model.zero_grad(set_to_none=True)
+    return logits.detach(), grads

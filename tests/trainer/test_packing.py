@@ -7,7 +7,6 @@ import torch
 
 from services.trainer.data import collate, count_targets, epoch_order, micro_batches, shard, tokenize_rows
 from services.trainer.modeling import (
-    CPU_QUERY_CHUNK,
     TrainingForward,
     apply_lora,
     load_base_model,
@@ -18,7 +17,15 @@ from services.trainer.modeling import (
 )
 from services.trainer.prompting import IGNORE_INDEX
 from services.trainer.synthetic import synthetic_rows
-from tests.trainer.helpers import TRAIN_ROWS, model_dir, small_config  # noqa: F401 (fixture)
+from tests.trainer.helpers import (  # noqa: F401 (fixture)
+    TRAIN_ROWS,
+    long_packed_batch,
+    logits_and_lora_grads,
+    model_dir,
+    small_config,
+    tiny_model_of_family,
+    with_nonzero_lora_b,
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +33,7 @@ def model_and_examples(model_dir):
     path = model_dir
     tokenizer = load_tokenizer(path)
     torch.manual_seed(0)
-    model = apply_lora(load_base_model(path, torch.device("cpu")), small_config(lora_dropout=0.0))
-    # Non-zero LoRA B so that the adapter takes part in the comparison.
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "lora_B" in name:
-                p.normal_(0, 0.02)
+    model = with_nonzero_lora_b(apply_lora(load_base_model(path, torch.device("cpu")), small_config(lora_dropout=0.0)))
     model.eval()
     examples = tokenize_rows(tokenizer, TRAIN_ROWS[:6], 96).examples
     return model, tokenizer, examples
@@ -55,14 +57,14 @@ def test_padded_per_example_losses_equal_losses_alone(model_and_examples):
     torch.testing.assert_close(padded, _alone(model, examples), atol=1e-4, rtol=0)
 
 
-@pytest.mark.parametrize("long", [False, True], ids=["short", "long-chunked"])
+@pytest.mark.parametrize("long", [False, True], ids=["short", "long"])
 def test_block_diagonal_mask_under_stock_sdpa_matches_segment_attention(model_and_examples, long):
     """The 4D [1, 1, n, n] mask is the reference the faster per-example attention must reproduce
-    (long examples also take the CPU path that cuts queries into chunks)."""
+    (long examples included)."""
     model, tokenizer, examples = model_and_examples
     if long:
         examples = tokenize_rows(tokenizer, synthetic_rows(3, seed=5, min_length=150, max_length=300), 1024).examples
-        assert min(len(e) for e in examples) >= 2 * CPU_QUERY_CHUNK
+        assert min(len(e) for e in examples) >= 256
     batch = collate(examples, packed=True)
     with torch.no_grad():
         masked = model(input_ids=batch.input_ids, position_ids=batch.position_ids,
@@ -109,40 +111,19 @@ def test_epoch_order_is_reproducible_and_shards_cover_it():
     assert sorted(shard(batches[0], 0, 2) + shard(batches[0], 1, 2)) == sorted(batches[0])
 
 
-def _gqa_llama():
-    """A small Llama with grouped-query attention (2 key/value heads for 4 query heads)."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(1)
-    config = LlamaConfig(vocab_size=259, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-                         attn_implementation="sdpa")
-    return LlamaForCausalLM(config)
-
-
 @pytest.mark.parametrize("which", ["builtin", "gqa"])
 def test_last_layer_fast_path_equals_the_plain_forward(model_and_examples, which):
-    """Logits and LoRA gradients of the pruned last layer equal the model's own forward, long rows included."""
+    """Logits and LoRA gradients of the pruned last layer (the model's own layers below it, not the fused
+    ones: tests/trainer/test_fused.py) equal the model's own forward, long rows included."""
     model, tokenizer, _ = model_and_examples
     if which == "gqa":
-        model = apply_lora(_gqa_llama(), small_config(lora_dropout=0.0))
-        with torch.no_grad():
-            for name, p in model.named_parameters():
-                if "lora_B" in name:
-                    p.normal_(0, 0.02)
-    rows = TRAIN_ROWS[:3] + synthetic_rows(2, seed=6, min_length=150, max_length=300)
-    batch = collate(tokenize_rows(tokenizer, rows, 1024).examples, packed=True)
+        model = with_nonzero_lora_b(apply_lora(tiny_model_of_family("gqa"), small_config(lora_dropout=0.0)))
+    batch = long_packed_batch(tokenizer)
     results = []
     for fast in (True, False):
         module = TrainingForward(model)
         assert module.fast_last_layer
-        module.fast_last_layer = fast
-        model.zero_grad(set_to_none=True)
-        logits = module(batch.input_ids, batch.position_ids, None, batch.loss_mask, batch.seq_lens, True,
-                        batch.example_of_target)
-        torch.nn.functional.cross_entropy(logits, batch.targets, reduction="sum").backward()
-        grads = torch.cat([p.grad.flatten() for p in model.parameters() if p.requires_grad])
-        results.append((logits.detach(), grads))
-    model.zero_grad(set_to_none=True)
+        module.fast_last_layer, module.use_fused = fast, False
+        results.append(logits_and_lora_grads(module, model, batch))
     torch.testing.assert_close(results[0][0], results[1][0], atol=1e-4, rtol=0)
     torch.testing.assert_close(results[0][1], results[1][1], atol=1e-5, rtol=1e-4)
