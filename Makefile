@@ -62,6 +62,7 @@ lint: $(BUF) third_party/googleapis/google/api/annotations.proto
 	$(BUF) lint
 
 bench: install
+	$(BIN)/pip install -q -e '.[bench]'
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
