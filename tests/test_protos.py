@@ -21,6 +21,33 @@ def test_generated_stubs_are_current():
     assert result.returncode == 0, result.stderr
 
 
+def test_the_staleness_check_ignores_only_the_generators_version(tmp_path):
+    """A newer grpcio-tools from the registry rewrites the version lines, not the code: those alone differ."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from gen_protos import _content
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    committed = (ROOT / "finetune/trainer/v1/run_pb2_grpc.py").read_text()
+    pb2 = (ROOT / "finetune/trainer/v1/run_pb2.py").read_text()
+    cases = {
+        "newer_grpc": committed.replace("GRPC_GENERATED_VERSION = '", "GRPC_GENERATED_VERSION = '9"),
+        "newer_protoc": pb2.replace("# Protobuf Python Version: ", "# Protobuf Python Version: 9").replace(
+            "_runtime_version.Domain.PUBLIC,\n    7,", "_runtime_version.Domain.PUBLIC,\n    9,"),
+        "changed_grpc": committed + "# another method\n",
+        "changed_pb2": pb2.replace("_globals", "_other", 1),
+    }
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "grpc").write_text(committed)
+    (tmp_path / "pb2").write_text(pb2)
+    assert "9" in cases["newer_protoc"] and cases["newer_protoc"] != pb2
+    assert _content(tmp_path / "newer_grpc") == _content(tmp_path / "grpc")
+    assert _content(tmp_path / "newer_protoc") == _content(tmp_path / "pb2")
+    assert _content(tmp_path / "changed_grpc") != _content(tmp_path / "grpc")
+    assert _content(tmp_path / "changed_pb2") != _content(tmp_path / "pb2")
+
+
 def test_buf_lint_is_clean():
     buf = str(BUF) if BUF.exists() else shutil.which("buf")
     if buf is None:
