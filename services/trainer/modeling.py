@@ -9,7 +9,9 @@ isolate examples at all (NOTES.md, 2026-11-24).
 
 `TrainingForward` is the module training calls (and DDP wraps): it returns logits at the loss positions
 only, and for packed rows of Llama-family models it runs the last decoder layer's queries, MLP and the
-lm_head at those positions alone. Tests check every shortcut against the model's own forward.
+lm_head at those positions alone. In fp32 on the CPU the decoder layers themselves are the fused ones of
+`services.trainer.fused` (fewer passes over memory per projection and norm). Tests check every shortcut
+against the model's own forward.
 """
 
 from __future__ import annotations
