@@ -48,9 +48,9 @@ Model FLOPs utilisation counts the FLOPs each trainer executes: one extra, untim
 the same real tokens: forward and backward, HF's padding and our skipping of prompt positions in the last
 layer and lm_head included as they happen. FlopCounterMode has no formula for the CPU attention kernel
 (`aten._scaled_dot_product_flash_attention_for_cpu` and its backward count 0), so those are added with
-torch's own SDPA formulas (the q x k rectangle, of which an `is_causal` call of equal lengths executes the
-lower triangle, (k + 1) / 2k of it: the kernel skips key blocks above the diagonal; masked-out pairs of an
-explicit mask, HF's padding mask or TRL's block mask, are computed, so they count). `causal_lower_right` masks are materialised for that run (a tensor subclass cannot be created
+torch's own SDPA formulas (the q x k rectangle, less the whole key blocks of up to 512 that an `is_causal`
+call skips: nothing up to 512 positions, a quarter at 1024, see `executed_causal_share`; masked-out pairs of
+an explicit mask, HF's padding mask or TRL's block mask, are computed, so they count). `causal_lower_right` masks are materialised for that run (a tensor subclass cannot be created
 under a dispatch mode; SDPA gets the same mask either way). The worker runs the same `Recipe`, so its FLOPs
 are ours_recipe's. MFU = FLOPs/token x median tokens/s / peak, where peak is the device's matmul FLOP/s
 (fp32 2048x2048 on the CPU, bf16 8192x8192 on a GPU): the best of 5 short measurements before the trials
@@ -171,13 +171,13 @@ def matmul_peak(device: str, repeats: int = 5, seconds: float = 0.5) -> float:
 
 def flop_counter():
     """FlopCounterMode that also counts the CPU flash-attention kernels, with torch's formulas for the GPU ones,
-    less the masked triangle of an `is_causal` call (the kernel skips key blocks wholly above the diagonal)."""
+    less the key blocks an `is_causal` call skips (`causal_share`)."""
     import torch
     from torch.utils import flop_counter as fc
 
     def causal_share(query, key, is_causal: bool) -> float:  # query, key: torch.Size
         q_len, k_len = query[-2], key[-2]  # shapes: torch passes the formulas shapes, not tensors
-        return (k_len + 1) / (2 * k_len) if is_causal and q_len == k_len else 1.0
+        return executed_causal_share(q_len, k_len) if is_causal and q_len == k_len else 1.0
 
     def forward(query, key, value, dropout_p=0.0, is_causal=False, *args, out_shape=None, **kwargs) -> int:
         return int(fc.sdpa_flop_count(query, key, value) * causal_share(query, key, is_causal))
@@ -191,6 +191,21 @@ def flop_counter():
         aten._scaled_dot_product_flash_attention_for_cpu: forward,
         aten._scaled_dot_product_flash_attention_for_cpu_backward: backward,
     })
+
+
+def executed_causal_share(q_len: int, k_len: int) -> float:
+    """The share of the q x k rectangle that torch's CPU flash kernel computes for `is_causal` (torch 2.13,
+    aten/native/cpu/FlashAttentionKernel.cpp): queries in blocks of 32/64/256 (by length), keys in blocks of
+    up to 512, and a query block skips only whole key blocks past its last query. Measured here: a causal
+    call costs what a full one does up to 512 positions, 0.76 of it at 1024 (this formula: 1.0 and 0.75)."""
+    q_split = 256 if q_len >= 768 else 64 if q_len >= 192 else 32
+    kv_split = 512 if k_len >= 512 else k_len
+    computed = 0
+    for start in range(0, q_len, q_split):
+        end = min(start + q_split, q_len)
+        keys = min(k_len, -(-end // kv_split) * kv_split)
+        computed += (end - start) * keys
+    return computed / (q_len * k_len)
 
 
 def counts_cpu_attention() -> bool:
