@@ -23,6 +23,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The Ray backend's extra, for the tests marked `ray` (a real cluster in a network namespace).
+RAY_STAMP := $(VENV)/.ray-installed
+$(RAY_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[ray]'
+	touch $(RAY_STAMP)
+
 $(BUF): package.json
 	npm install --no-audit --no-fund --silent
 	touch $(BUF)
@@ -46,7 +52,7 @@ run: install web
 	FINETUNE_CATALOG_BUILD_PRETRAINED=$${FINETUNE_CATALOG_BUILD_PRETRAINED:-1} $(BIN)/python -m services.launcher
 
 ## the whole test suite (also what CI runs): the dashboard's unit tests, then pytest (browser tests included)
-test: install web $(BUF) third_party/googleapis/google/api/annotations.proto
+test: install $(RAY_STAMP) web $(BUF) third_party/googleapis/google/api/annotations.proto
 	cd web && npx vitest run
 	$(BIN)/python -m pytest
 

@@ -1,4 +1,4 @@
-"""Commands a running recipe polls between steps, and two sources of them: an in-process queue and a file.
+"""Commands a running recipe polls between steps, and their in-process queue (the worker link and SIGTERM feed it).
 
 A command is a dict `{"command": NAME}` or, for set_learning_rate, `{"command": NAME, "value": float}`:
 - `pause` / `resume`: stop taking steps (the process stays, paused time does not count toward
@@ -14,10 +14,8 @@ A command is a dict `{"command": NAME}` or, for set_learning_rate, `{"command": 
 from __future__ import annotations
 
 import collections
-import json
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from services.common.errors import InvalidArgument
@@ -82,44 +80,3 @@ class QueueControl:
             commands = list(self._queue)
             self._queue.clear()
         return commands
-
-
-class FileControl:
-    """Reads commands appended as JSON lines to a file (the worker's `control.jsonl`).
-
-    The writer appends whole lines; a trailing line without its newline is left for the next poll.
-    Malformed lines are reported through `on_error` and skipped.
-    """
-
-    def __init__(self, path: Path, on_error=None) -> None:
-        self.path = Path(path)
-        self._offset = 0
-        self._on_error = on_error or (lambda message: None)
-
-    def poll(self) -> list[Command]:
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self._offset)
-                data = f.read()
-        except FileNotFoundError:
-            return []
-        end = data.rfind(b"\n")
-        if end < 0:
-            return []
-        self._offset += end + 1
-        commands = []
-        for line in data[: end + 1].decode("utf-8", errors="replace").splitlines():
-            if not line.strip():
-                continue
-            try:
-                commands.append(Command.from_dict(json.loads(line)))
-            except (ValueError, InvalidArgument) as exc:
-                self._on_error(f"ignored control line {line!r}: {exc}")
-        return commands
-
-
-def append_command(path: Path, command: Command | dict) -> None:
-    """What a parent process does to send a command to a worker (one write of one whole line)."""
-    data = command.to_dict() if isinstance(command, Command) else Command.from_dict(command).to_dict()
-    with open(path, "a") as f:
-        f.write(json.dumps(data) + "\n")

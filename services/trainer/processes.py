@@ -1,12 +1,11 @@
 """The trainer's child processes: launched so that they die with it, killed with all their descendants,
-leftovers of a previous trainer found and killed, a directory watched through inotify, and standby
+leftovers of a previous trainer found and killed, and standby
 workers that have imported torch before a run needs them (`python -m services.trainer.processes --standby`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import os
 import signal
 import sys
@@ -26,54 +25,6 @@ _DIE_WITH_PARENT = (
     "os.getppid() == int(sys.argv[1]) or os._exit(70)\n"
     "os.execv(sys.argv[2], sys.argv[2:])\n"
 )
-
-
-class DirectoryWatch:
-    """`changed` is set when a file in a directory is written (Linux inotify through libc, on the event
-    loop; no thread, no polling). Without inotify, `wait` is a short timed poll."""
-
-    _MASK = 0x2 | 0x8 | 0x80 | 0x100  # IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE
-    _SAFETY_NET = 1.0  # seconds: re-read even without a notification
-
-    def __init__(self, directory: Path, poll_interval: float):
-        self.changed = asyncio.Event()
-        self.poll_interval = poll_interval
-        self._loop = asyncio.get_running_loop()
-        self._fd = -1
-        if _libc is not None:
-            fd = _libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
-            if fd >= 0 and _libc.inotify_add_watch(fd, os.fsencode(directory), self._MASK) >= 0:
-                self._fd = fd
-                self._loop.add_reader(fd, self._notified)
-            elif fd >= 0:
-                os.close(fd)
-
-    def _notified(self) -> None:
-        try:
-            while os.read(self._fd, 65536):
-                pass
-        except BlockingIOError:
-            pass
-        self.changed.set()
-
-    async def wait(self) -> None:
-        try:
-            await asyncio.wait_for(self.changed.wait(), self._SAFETY_NET if self._fd >= 0 else self.poll_interval)
-        except asyncio.TimeoutError:
-            pass
-
-    def close(self) -> None:
-        if self._fd >= 0:
-            self._loop.remove_reader(self._fd)
-            os.close(self._fd)
-            self._fd = -1
-
-
-try:
-    _libc = ctypes.CDLL(None, use_errno=True)
-    _libc.inotify_init1, _libc.inotify_add_watch  # noqa: B018 - present on Linux only
-except (OSError, AttributeError):
-    _libc = None
 
 
 def die_with_parent(command: list[str], python: str = sys.executable) -> list[str]:

@@ -13,16 +13,22 @@ before the run fails),
 FLUSH_INTERVAL_SECONDS (0: each batch of events is committed as soon as the previous one is; more spaces
 commits out, fewer and larger, and delays delivery by as much),
 ALERT_WEBHOOKS and ALERT_SLACK_WEBHOOKS (comma-separated URLs that receive every alert and each run's end:
-`services.trainer.webhooks`), ALERT_QUEUE (256), ALERT_RETRIES (3).
+`services.trainer.webhooks`), ALERT_QUEUE (256), ALERT_RETRIES (3),
+LINK_HOST (127.0.0.1: the address the worker link listens on; workers on other nodes need one they reach),
+BACKEND (local: workers are child processes; ray: Ray actors, `services.trainer.ray_backend`), RAY_ADDRESS
+(the cluster, e.g. 10.0.0.5:6379), RAY_RESOURCES (a JSON object of custom Ray resources each run's actor asks
+for, e.g. {"trainer_node": 1}).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from finetune.trainer.v1 import trainer_service_pb2, trainer_service_pb2_grpc
 from services.common.db import create_engine
+from services.common.errors import InvalidArgument
 from services.common.model_ids import model_roots, parse_model_id
 from services.common.server import ServiceHost, create_host, run_service
 from services.common.settings import ServiceSettings
@@ -65,7 +71,30 @@ def supervisor_options(settings: ServiceSettings, gpu_count: int) -> SupervisorO
         hub_endpoint=get("hub_endpoint", "", str),
         push_timeout=get("push_timeout_seconds", 120.0, float),
         prepare_retries=get("prepare_retries", 3, int),
+        link_host=get("link_host", "127.0.0.1", str),
+        backend=_backend(get("backend", "local", str)),
+        ray_address=get("ray_address", "", str),
+        ray_resources=_json_object(get("ray_resources", "", str), "FINETUNE_TRAINER_RAY_RESOURCES"),
     )
+
+
+def _backend(name: str) -> str:
+    name = name.strip().lower() or "local"
+    if name not in ("local", "ray"):
+        raise InvalidArgument(f"FINETUNE_TRAINER_BACKEND must be local or ray, got {name!r}", reason="INVALID_SETTING")
+    return name
+
+
+def _json_object(text: str, setting: str) -> dict:
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InvalidArgument(f"{setting} must be a JSON object, e.g. {{\"node_b\": 1}}: {exc}", reason="INVALID_SETTING") from exc
+    if not isinstance(value, dict) or not all(isinstance(v, (int, float)) for v in value.values()):
+        raise InvalidArgument(f"{setting} must be a JSON object of resource amounts, got {text!r}", reason="INVALID_SETTING")
+    return value
 
 
 def import_model_libraries() -> None:

@@ -2,8 +2,10 @@
 
 Each run executes in its own worker process (`services.trainer.worker`; torchrun for several GPUs), so a
 crash, an OOM kill or a cancel never takes the trainer down. The supervisor is the single writer of a
-run's events: it tails the worker's `events.jsonl` and records each line with the next sequence
-number, storing the file offset in the same transaction (a restarted trainer continues from there).
+run's events: the worker streams its journal over the worker link (`services.trainer.link`) and the
+supervisor records each line with the next sequence number, storing the journal offset in the same
+transaction; commands go down the same stream. A worker that reconnects, and the next worker on the same run
+directory (after a crash or a restart of the trainer), resend the journal from the stored offset.
 
 A run is stored PENDING as soon as CreateRun has checked it; its model and rows are prepared after the
 answer, and a trainer that restarts meanwhile prepares it again.
@@ -23,6 +25,7 @@ import json
 import logging
 import math
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -33,6 +36,7 @@ from typing import Awaitable, Callable
 
 from huggingface_hub import constants as hub_constants
 
+from finetune.trainer.internal.v1 import worker_link_pb2 as link_pb
 from services.common.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -40,14 +44,16 @@ from services.common.errors import (
     InvalidArgument,
     NotFound,
     ResourceExhausted,
+    Unauthenticated,
     Unavailable,
 )
 from services.common.ids import new_id, parse_name
 from services.common.hyperparameters import TrainingConfig, gpu_shortfall
-from services.trainer.control import Command, append_command
+from services.trainer.control import Command
+from services.trainer.link import LinkServer, LinkSession, read_link_file, tokens_match, write_link_file
 from services.trainer.events import EventLog
 from services.trainer.monitor import AlertRules, ProcessUsage, ResourceSampler, Thresholds, process_tree_rss
-from services.trainer.processes import DirectoryWatch, WarmPool, create_time, die_with_parent, kill_run_workers, kill_tree
+from services.trainer.processes import WarmPool, create_time, die_with_parent, kill_run_workers, kill_tree
 from services.trainer.publish import push_to_hub
 from services.trainer.store import (
     ACTIVE_STATES,
@@ -62,7 +68,7 @@ from services.trainer.store import (
     dumps,
     now,
 )
-from services.trainer.worker import CONTROL_FILE, EVENTS_FILE, RUN_SPEC, WORKER_LOG, read_jsonl, worker_command, write_run_spec
+from services.trainer.worker import RUN_SPEC, WORKER_LOG, read_jsonl, worker_command, write_run_spec
 
 log = logging.getLogger("finetune.trainer.supervisor")
 
@@ -89,7 +95,8 @@ class SupervisorOptions:
     max_restarts: int = 3  # relaunches after worker crashes in a row (no new checkpoint between) before the run fails
     warm_workers: int = 1  # standby workers with torch/transformers already imported
     sample_interval: float = 1.0
-    poll_interval: float = 0.005  # how often events.jsonl is checked where inotify is missing (1 s with it)
+    link_host: str = "127.0.0.1"  # where the worker link listens (its workers connect there)
+    link_close_grace: float = 2.0  # after a worker exits, how long its stream gets to deliver what it carried
     ack_timeout: float = 10.0  # how long pause/resume wait for the worker to confirm
     cancel_grace: float = 30.0  # after a cancel, the worker is killed if it has not exited by then
     exit_grace: float = 20.0  # after its final state, the worker is killed if it has not exited by then
@@ -103,6 +110,9 @@ class SupervisorOptions:
     hub_endpoint: str = ""  # the hub to push to when a run's request names none (empty: the real hub)
     push_timeout: float = 120.0
     prepare_retries: int = 3  # a preparation that finds the dataset service or the hub down tries again (1, 2, 4 s)
+    backend: str = "local"  # where workers run: "local" (child processes) or "ray" (actors on the Ray cluster)
+    ray_address: str = ""  # the cluster's address for backend "ray" ("auto": the one this node belongs to)
+    ray_resources: dict = field(default_factory=dict)  # custom Ray resources every run's actor asks for
 
     @property
     def runs_dir(self) -> Path:
@@ -159,6 +169,11 @@ class _Handle:
     rules: AlertRules = field(default_factory=AlertRules)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     checkpointed: asyncio.Event = field(default_factory=asyncio.Event)  # set by each checkpoint event
+    activity: asyncio.Event = field(default_factory=asyncio.Event)  # set by each recorded journal line
+    link_token: str = ""  # the current attempt's: its worker's stream must bring it
+    session: LinkSession | None = None  # the current worker's stream
+    commands: list[tuple[int, Command]] = field(default_factory=list)  # sent to this attempt, not yet acknowledged
+    next_command: int = 1
 
     def sticky_json(self) -> str:
         return dumps({**self.sticky, "gpus": self.gpus})
@@ -195,25 +210,39 @@ class Supervisor:
         self._sampler_task: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()  # each run's supervision, until its worker has exited
         self._usage = ProcessUsage()
+        self.link: LinkServer | None = None
+        self._started = False  # the runs a previous trainer left active are known
+        self.ray = None
+        if options.backend == "ray":
+            from services.trainer.ray_backend import RayBackend
+
+            self.ray = RayBackend(options.ray_address, options.ray_resources)
 
     # ------------------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
         """Resume the runs a previous trainer left active, then start sampling and the warm pool."""
         self.options.runs_dir.mkdir(parents=True, exist_ok=True)
+        if self.ray is not None:
+            await self.ray.connect()
+        self.link = LinkServer(self, self.options.link_host)
+        await self.link.start()
         for row in await self.store.runs_in_states(ACTIVE_STATES):
             handle = self._handles[row.id] = self._handle_from_row(row)
             self._slots.add(row.id)
             self._gpus_in_use.update(handle.gpus)
             await self.events.open(row.id, writer=True)
             self._watch(handle, recovering=True)
+        self._started = True
         self._sampler_task = asyncio.create_task(self._sample_forever(), name="resource-sampler")
         await self.pool.fill()
 
     async def stop(self) -> None:
         """Have the running workers checkpoint their current step (bounded by `stop_checkpoint_timeout`), then
-        kill them: their runs stay active in the database and resume from there at the next start."""
-        live = [h for h in self._handles.values() if not h.finished and h.proc is not None and h.proc.returncode is None]
+        kill them: their runs stay active in the database and resume from there at the next start. Ray actors
+        train on: the next trainer re-attaches to them."""
+        live = [h for h in self._handles.values()
+                if not h.finished and h.proc is not None and h.proc.returncode is None and not _remote(h.proc)]
         if live and self.options.stop_checkpoint_timeout > 0:
             await asyncio.gather(*(self._checkpoint_before_stop(h) for h in live), return_exceptions=True)
         tasks = list(self._tasks)
@@ -223,12 +252,14 @@ class Supervisor:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.pool.stop()
+        if self.link is not None:
+            await self.link.stop()
 
     async def _checkpoint_before_stop(self, handle: _Handle) -> None:
         step = int(handle.progress.get("step") or 0)
         if step <= int(handle.progress.get("checkpoint_step") or 0):
             return  # nothing trained since the last checkpoint
-        append_command(handle.run_dir / CONTROL_FILE, Command("save_checkpoint"))
+        self._send(handle, Command("save_checkpoint"))
         deadline = time.monotonic() + self.options.stop_checkpoint_timeout
         while int(handle.progress.get("checkpoint_step") or 0) < step and handle.proc.returncode is None:
             left = deadline - time.monotonic()
@@ -257,6 +288,8 @@ class Supervisor:
         handle = self._handles.get(run_id)
         if handle is None or handle.finished or handle.proc is None or handle.proc.returncode is not None:
             return None
+        if _remote(handle.proc):
+            return None  # on another node: this machine's samples do not see it
         return handle.proc.pid
 
     def active_pids(self) -> list[int]:
@@ -449,13 +482,13 @@ class Supervisor:
         self.events.update_run(run_id, sticky=handle.sticky_json())
         self.events.publish(run_id, "log", {"level": "info", "source": "trainer",
                                             "message": f"{command} requested" + (f" ({cmd.value:g})" if cmd.value else "")})
-        append_command(handle.run_dir / CONTROL_FILE, cmd)
+        self._send(handle, cmd)
         if command in ("pause", "resume"):
             await handle.wait_for_state(PAUSED if command == "pause" else RUNNING, self.options.ack_timeout)
 
     def _kill_if_running(self, handle: _Handle) -> None:
         if handle.proc is not None and handle.proc.returncode is None:
-            kill_tree(handle.proc.pid)
+            _kill(handle.proc)
 
     # ------------------------------------------------------------------------------ one run's life
 
@@ -465,46 +498,80 @@ class Supervisor:
                 if not await self._prepare_run(handle):
                     return
                 recovering = False  # no worker has run yet
-            if recovering:
+            attached = recovering and await self._reattach(handle)
+            if recovering and not attached:
                 await self._recover(handle)
-                if handle.sticky.get("worker_terminal") or handle.cancel_requested:
+                if handle.sticky.get("worker_terminal"):
                     await self._end(handle, returncode=0)
                     return
             while True:
-                await self._launch(handle, recovering)
-                recovering = False
+                if not attached:
+                    await self._launch(handle, recovering)
+                attached = recovering = False
                 returncode = await self._follow(handle)
                 if await self._end(handle, returncode):
                     return
                 await asyncio.sleep(min(5.0, 0.2 * handle.crashes))
-                if handle.cancel_requested:
-                    await self._finish(handle, CANCELLED, "cancelled while the worker was being relaunched",
-                                       reason="cancel_requested")
-                    return
         except asyncio.CancelledError:
-            if handle.proc is not None and handle.proc.returncode is None:
-                kill_tree(handle.proc.pid)
+            if handle.proc is not None and handle.proc.returncode is None and not _remote(handle.proc):
+                _kill(handle.proc)  # a Ray actor trains on: the next trainer re-attaches to it
                 await handle.proc.wait()
+            self._close_session(handle)
             await self.events.flush(handle.run_id)
             raise
         except Exception as exc:  # noqa: BLE001 - a bug here must not leave the run active forever
             log.exception("supervising run %s failed", handle.run_id)
             if handle.proc is not None and handle.proc.returncode is None:
-                kill_tree(handle.proc.pid)
+                _kill(handle.proc)
             message = f"the trainer failed supervising this run: {type(exc).__name__}: {exc}"[:1000]
             await self._finish(handle, FAILED, message, reason="INTERNAL", error=message)  # the job shows why
 
+    async def _reattach(self, handle: _Handle) -> bool:
+        """After a trainer restart on Ray: follow the run's live actor again (its worker trained on meanwhile and
+        reconnects its link here, resending what this trainer has not stored)."""
+        if self.ray is None or handle.attempt < 1 or handle.cancel_requested:
+            return False
+        worker = await self.ray.reattach(handle.run_id, handle.attempt)
+        settings = read_link_file(handle.run_dir)
+        if worker is None or not settings or int(settings.get("attempt", 0)) != handle.attempt:
+            return False
+        handle.proc, handle.link_token = worker, settings["token"]
+        handle.commands, handle.next_command = [], time.time_ns() // 1000  # above any id an earlier trainer sent
+        self._repeat_sticky_commands(handle)
+        await asyncio.to_thread(write_link_file, handle.run_dir, address=self.link.address, run=handle.run_id,
+                                attempt=handle.attempt, token=handle.link_token)
+        self.events.publish(handle.run_id, "log", {"level": "info", "source": "trainer", "message": (
+            f"the trainer restarted; re-attached to the run's worker on Ray node {worker.node_ip}, which trained on")})
+        return True
+
     async def _recover(self, handle: _Handle) -> None:
-        """After a trainer restart: kill a worker that outlived the old trainer, then store its unread events."""
+        """After a trainer restart: kill a worker that outlived the old trainer (the next worker resends what
+        its journal holds beyond the stored offset)."""
         row = await self.store.get_run(handle.run_id)
-        kill_run_workers(row.worker_pid, row.worker_started, handle.run_dir)
-        await self._follow(handle)
+        if self.ray is not None:
+            await self.ray.kill_leftovers(handle.run_id, row.attempts)
+        else:
+            kill_run_workers(row.worker_pid, row.worker_started, handle.run_dir)
 
     async def _launch(self, handle: _Handle, recovering: bool) -> None:
-        terminate_partial_line(handle.run_dir / EVENTS_FILE)
-        self._reset_control(handle)
-        handle.attempt += 1
+        """Start the next attempt's worker. A run cancelled meanwhile gets one too, told to finish: it only
+        resends the journal lines its predecessor could not deliver, so nothing it recorded is lost."""
+        self._close_session(handle)
+        if not handle.cancel_requested:
+            handle.attempt += 1  # a worker that only resends its predecessor's lines is no new attempt
+        handle.link_token = secrets.token_urlsafe(24)
+        handle.commands, handle.next_command = [], 1
+        self._repeat_sticky_commands(handle)
+        await asyncio.to_thread(write_link_file, handle.run_dir, address=self.link.address, run=handle.run_id,
+                                attempt=handle.attempt, token=handle.link_token)
         handle.proc = await self._spawn(handle)
+        remote = _remote(handle.proc)
+        values = {"attempts": handle.attempt, "worker_pid": handle.proc.pid,
+                  "worker_started": 0.0 if remote else create_time(handle.proc.pid),
+                  "sticky": handle.sticky_json()}
+        if handle.cancel_requested:
+            self.events.update_run(handle.run_id, **values)
+            return
         previous = handle.state
         handle.set_state(RUNNING)
         checkpoint = int(handle.progress.get("checkpoint_step") or 0)
@@ -513,27 +580,36 @@ class Supervisor:
         else:
             why = "the trainer restarted" if recovering else "the worker died"
             message = f"{why}; resuming from " + (f"checkpoint-{checkpoint}" if checkpoint else "the start (no checkpoint yet)")
-        values = {"state": RUNNING, "attempts": handle.attempt, "worker_pid": handle.proc.pid,
-                  "worker_started": create_time(handle.proc.pid), "sticky": handle.sticky_json()}
+        if remote:
+            message += f" (Ray node {handle.proc.node_ip})"
+        values["state"] = RUNNING
         if handle.attempt == 1:
             values["start_time"] = now()
         self.events.publish(handle.run_id, "state", {"state": RUNNING, "previous": previous, "message": message,
                                                      "attempt": handle.attempt}, run_values=values)
 
-    def _reset_control(self, handle: _Handle) -> None:
-        """A new worker reads control.jsonl from its start: keep old commands out, repeat the sticky ones."""
-        control = handle.run_dir / CONTROL_FILE
-        if control.exists():
-            control.rename(handle.run_dir / f"control.{handle.attempt}.jsonl")
+    def _repeat_sticky_commands(self, handle: _Handle) -> None:
+        """A new worker knows no earlier command: repeat the ones that still hold."""
         lr, lr_step = handle.sticky.get("learning_rate"), handle.sticky.get("learning_rate_step", 0)
         if lr and lr_step >= int(handle.progress.get("checkpoint_step") or 0):
-            append_command(control, Command("set_learning_rate", lr))
+            self._send(handle, Command("set_learning_rate", lr))
         if handle.sticky.get("paused"):
-            append_command(control, Command("pause"))
+            self._send(handle, Command("pause"))
         if handle.cancel_requested:
-            append_command(control, Command("cancel"))
+            self._send(handle, Command("cancel"))
 
-    async def _spawn(self, handle: _Handle) -> asyncio.subprocess.Process:
+    def _send(self, handle: _Handle, command: Command) -> None:
+        """Queue a command for the current worker; resent on each new stream until it is acknowledged."""
+        command_id, handle.next_command = handle.next_command, handle.next_command + 1
+        handle.commands.append((command_id, command))
+        if handle.session is not None:
+            handle.session.send_command(command_id, command)
+
+    async def _spawn(self, handle: _Handle):
+        if self.ray is not None:
+            command = worker_command(handle.run_dir, max(1, handle.gpu_count), self.options.python)
+            return await self.ray.spawn(handle.run_id, handle.attempt, handle.run_dir, command, handle.gpu_count,
+                                        handle.run_dir / WORKER_LOG)
         env = dict(os.environ)
         if handle.gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, handle.gpus))
@@ -548,59 +624,86 @@ class Supervisor:
                 *die_with_parent(command, self.options.python), stdin=asyncio.subprocess.DEVNULL, stdout=out,
                 stderr=asyncio.subprocess.STDOUT, env=env, start_new_session=True)
 
+    # ------------------------------------------------------------------------------ the worker link
+
+    def link_session(self, hello: link_pb.Hello, token: str) -> LinkSession:
+        """Accept a worker's stream (`services.trainer.link`): the current attempt's, with its token."""
+        handle = self._handles.get(hello.run)
+        if (handle is None and not self._started) or (handle is not None and not handle.link_token):
+            raise Unavailable("the trainer is starting; connect again", reason="TRAINER_STARTING")  # the worker retries
+        if handle is None or handle.finished:
+            raise FailedPrecondition(f"run 'runs/{hello.run}' is not supervised by this trainer", reason="RUN_NOT_SUPERVISED")
+        if hello.attempt != handle.attempt or not tokens_match(token, handle.link_token):
+            raise Unauthenticated(f"wrong or stale link token for attempt {hello.attempt} of run 'runs/{hello.run}' "
+                                  f"(the current attempt is {handle.attempt})")
+        self._close_session(handle)
+        session = LinkSession(link_pb.Welcome(stored_offset=handle.offset, finish=handle.cancel_requested),
+                              take=lambda request: self._take(handle, session, request),
+                              flush=lambda: self.events.flush(handle.run_id), offset=lambda: handle.offset,
+                              on_close=lambda closed: self._session_closed(handle, closed))
+        handle.session = session
+        for command_id, command in handle.commands:
+            session.send_command(command_id, command)
+        return session
+
+    def _session_closed(self, handle: _Handle, session: LinkSession) -> None:
+        if handle.session is session:
+            handle.session = None
+
+    def _close_session(self, handle: _Handle) -> None:
+        if handle.session is not None:
+            handle.session.close()
+            handle.session = None
+
+    def _take(self, handle: _Handle, session: LinkSession, request: link_pb.ConnectRequest) -> bool:
+        """One message of the worker's stream; True when it was a journal line (to acknowledge once stored)."""
+        if handle.session is not session:
+            return False  # a replaced stream's late message
+        kind = request.WhichOneof("message")
+        if kind == "command_ack":
+            handle.commands = [(i, c) for i, c in handle.commands if i != request.command_ack.id]
+            return False
+        if kind != "event":
+            return False
+        end, line = request.event.end_offset, request.event.json
+        if end <= handle.offset:
+            return True  # stored already (resent after a reconnect): acknowledge it again
+        handle.offset = end
+        try:
+            event = json.loads(line) if line.strip() else None
+        except ValueError:
+            event = {"type": "log", "level": "warning", "message": f"unreadable event line: {line[:200]!r}"}
+        if isinstance(event, dict):
+            self._record(handle, event)
+        else:
+            self.events.update_run(handle.run_id, events_offset=handle.offset)
+        handle.activity.set()
+        return True
+
     async def _follow(self, handle: _Handle) -> int | None:
-        """Record the worker's events until it has written its final state, or has exited and its file is read
-        to the end; its exit status (None while it is still exiting). Woken by inotify on each write (or
-        the worker's exit), so an idle run costs nothing and a step event is read as soon as it is written."""
-        path = handle.run_dir / EVENTS_FILE
-        proc, f, partial = handle.proc, None, b""
-        watch = DirectoryWatch(handle.run_dir, self.options.poll_interval)
-        exit_wait = asyncio.ensure_future(proc.wait()) if proc is not None else None
-        if exit_wait is not None:
-            exit_wait.add_done_callback(lambda _: watch.changed.set())
+        """Wait until the worker has reported its final state or has exited (and its stream has delivered what
+        it carried); its exit status (None while it is still exiting)."""
+        proc = handle.proc
+        exit_wait = asyncio.ensure_future(proc.wait())
         try:
             while True:
-                watch.changed.clear()  # before reading: a write after the read wakes the wait below
-                exited = proc is None or proc.returncode is not None
-                if f is None and path.exists():
-                    f = open(path, "rb")
-                    f.seek(handle.offset)
-                data = f.read() if f is not None else b""
-                if data:
-                    partial = self._consume(handle, partial + data)
-                    if handle.sticky.get("worker_terminal"):
-                        break  # the worker's final word: no need to wait for its exit to report it
-                    await asyncio.sleep(0)
-                elif exited:
+                handle.activity.clear()  # before looking: a line recorded after the look wakes the wait below
+                if handle.sticky.get("worker_terminal") or exit_wait.done():
                     break
-                else:
-                    await watch.wait()
+                activity = asyncio.ensure_future(handle.activity.wait())
+                await asyncio.wait([exit_wait, activity], return_when=asyncio.FIRST_COMPLETED)
+                activity.cancel()
         finally:
-            watch.close()
-            if exit_wait is not None and not exit_wait.done():
+            if not exit_wait.done():
                 exit_wait.cancel()
-            if f is not None:
-                f.close()
-        if partial:
-            log.warning("run %s: the worker left a partial event line (%d bytes)", handle.run_id, len(partial))
-        return None if proc is None else proc.returncode
-
-    def _consume(self, handle: _Handle, data: bytes) -> bytes:
-        """Record each complete line of `data`; returns the incomplete rest."""
-        start = 0
-        while (end := data.find(b"\n", start)) >= 0:
-            line = data[start:end]
-            handle.offset += end + 1 - start
-            start = end + 1
+        session = handle.session
+        if proc.returncode is not None and session is not None:
             try:
-                event = json.loads(line) if line.strip() else None
-            except ValueError:
-                event = {"type": "log", "level": "warning", "message": f"unreadable event line: {line[:200]!r}"}
-            if isinstance(event, dict):
-                self._record(handle, event)
-            else:
-                self.events.update_run(handle.run_id, events_offset=handle.offset)
-        return data[start:]
+                await asyncio.wait_for(session.closed.wait(), self.options.link_close_grace)
+            except asyncio.TimeoutError:
+                log.warning("run %s: the worker exited but its stream stayed open; closing it", handle.run_id)
+            self._close_session(handle)
+        return proc.returncode
 
     def _record(self, handle: _Handle, event: dict) -> None:
         """Turn one worker event into recorded events and progress (stored with the file offset)."""
@@ -725,7 +828,7 @@ class Supervisor:
             await asyncio.wait_for(proc.wait(), self.options.exit_grace)
         except asyncio.TimeoutError:
             log.warning("worker %d did not exit %.0fs after its final state; killing it", proc.pid, self.options.exit_grace)
-            kill_tree(proc.pid)
+            _kill(proc)
             await proc.wait()
 
     async def _push_to_hub(self, handle: _Handle) -> None:
@@ -836,6 +939,18 @@ def _stored_request(row: RunRow) -> RunRequest:
                       train_rows=rows[INLINE_TRAIN], validation_rows=rows[INLINE_VALIDATION])
 
 
+def _remote(proc) -> bool:
+    return bool(getattr(proc, "remote", False))
+
+
+def _kill(proc) -> None:
+    """Kill a worker: a local process tree, or a Ray actor (its worker dies with it)."""
+    if _remote(proc):
+        proc.kill()
+    else:
+        kill_tree(proc.pid)
+
+
 def _already_exists(run_id: str) -> AlreadyExists:
     return AlreadyExists(f"run 'runs/{run_id}' already exists; pick another run_id", reason="RUN_EXISTS",
                         metadata={"name": f"runs/{run_id}"})
@@ -865,17 +980,3 @@ def tail(path: Path, size: int = 1500) -> str:
             return f.read().decode("utf-8", errors="replace").strip()
     except OSError:
         return ""
-
-
-def terminate_partial_line(path: Path) -> None:
-    """A worker killed mid-write may leave half a line; end it so the next worker's first line stays whole
-    (the half line is then reported as unreadable)."""
-    try:
-        with open(path, "rb+") as f:
-            if f.seek(0, os.SEEK_END) == 0:
-                return
-            f.seek(-1, os.SEEK_END)
-            if f.read(1) != b"\n":
-                f.write(b"\n")
-    except FileNotFoundError:
-        pass

@@ -1,10 +1,11 @@
-"""The training worker: one run in its own process, driven by files in its run directory.
+"""The training worker: one run in its own process, its spec in its run directory, its events and commands on
+the worker link to the trainer.
 
     python -m services.trainer.worker --run-dir RUN_DIR [--events-stdout]
     torchrun --standalone --nproc_per_node N -m services.trainer.worker --run-dir RUN_DIR   (DDP)
 
 `worker_command(run_dir, nproc)` builds either command line. A crash, an OOM kill or a cancel ends
-this process only; the parent watches the files and the exit status.
+this process only; the trainer follows its stream and its exit status.
 
 Inputs in RUN_DIR (`write_run_spec` writes them):
 - `run.json`: {"config": {TrainingConfig fields}, "model_path": str, "train_file": str,
@@ -12,13 +13,16 @@ Inputs in RUN_DIR (`write_run_spec` writes them):
   eval_rows, sample_generations, max_new_tokens}, "device": "auto"|"cpu"|"cuda",
   "num_threads": int|null, "resume": bool}. Relative file paths are relative to RUN_DIR.
 - the data files: JSON lines, one {"input": str, "output": str} object per line.
-- `control.jsonl` (optional, appended by the parent): one command per line, e.g. {"command": "pause"},
-  {"command": "set_learning_rate", "value": 1e-4}; see `services.trainer.control` for the list.
-  SIGTERM is a graceful cancel.
+- `link.json` (written 0600 by the trainer before each attempt; absent for a worker run by hand): where
+  the trainer's worker link listens, the run, the attempt and its token (`services.trainer.link`).
+  Commands (`services.trainer.control`) arrive on the link; SIGTERM is a graceful cancel.
 
 Outputs in RUN_DIR:
-- `events.jsonl`: one event per line (schemas in `services.trainer.recipe`), appended and flushed per
-  event (and fsynced for everything but step events) by rank 0; `--events-stdout` echoes them to stdout.
+- `events.jsonl`, the journal: one event per line (schemas in `services.trainer.recipe`), appended and
+  flushed per event (and fsynced for everything but step events) by rank 0, and streamed to the trainer
+  from the offset it has stored (so a new worker first resends what its predecessor could not); a worker
+  whose journal already ends in a final state, or whom the trainer tells to finish (the run was
+  cancelled), only resends and exits. `--events-stdout` echoes the events to stdout.
   The last `state` event is authoritative; if the process died without one, the run failed.
 - `train.log`, `checkpoints/checkpoint-<step>/`, `artifacts/` (see `services.trainer.artifacts`).
 
@@ -47,7 +51,8 @@ from services.common.errors import FinetuneError
 
 RUN_SPEC = "run.json"
 EVENTS_FILE = "events.jsonl"
-CONTROL_FILE = "control.jsonl"
+LINK_WELCOME_SECONDS = 30.0  # how long a worker waits for the trainer's welcome before training regardless
+LINK_DRAIN_SECONDS = 120.0  # how long a finished worker waits for the trainer to store its last events (a restarting one too)
 WORKER_LOG = "worker.log"  # the worker's stdout and stderr, written by whoever starts it
 TERMINAL_STATES = frozenset({"completed", "failed", "cancelled", "stopped_early"})
 # OpenMP threads spin while they wait for work: by default (libgomp) ~300k iterations per parallel region,
@@ -102,6 +107,7 @@ class EventWriter:
         self._file = open(path, "a", encoding="utf-8")
         self._echo = echo_stdout
         self.terminal_state: str | None = None
+        self.on_write = None  # called with the journal's size after each event (the worker link)
 
     def __call__(self, event: dict) -> None:
         line = json.dumps(event, allow_nan=True, default=str)
@@ -109,6 +115,8 @@ class EventWriter:
         self._file.flush()
         if event.get("type") != "step":
             os.fsync(self._file.fileno())
+        if self.on_write is not None:
+            self.on_write(self._file.tell())
         if self._echo:
             print(line, flush=True)
         if event.get("type") == "state" and event.get("state") in TERMINAL_STATES:
@@ -116,14 +124,6 @@ class EventWriter:
 
     def close(self) -> None:
         self._file.close()
-
-
-class _CombinedControl:
-    def __init__(self, *sources) -> None:
-        self.sources = sources
-
-    def poll(self):
-        return [command for source in self.sources for command in source.poll()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,20 +148,90 @@ def run_training(run_dir: Path, *, events_stdout: bool = False) -> int:
     is_main = rank == 0
     handler = _configure_logging(run_dir, is_main)
     warnings.filterwarnings("ignore", category=FutureWarning)
-    events = EventWriter(run_dir / EVENTS_FILE, events_stdout) if is_main else None
+    from services.trainer.control import QueueControl
+
+    commands = QueueControl()
+    events, link = None, None
+    if is_main:
+        terminate_partial_line(run_dir / EVENTS_FILE)
+        events = EventWriter(run_dir / EVENTS_FILE, events_stdout)
+        link = _start_link(run_dir, events, commands)
     try:
-        return _run(run_dir, events)
+        finished = _finished_already(run_dir, link)
+        return finished if finished is not None else _run(run_dir, events, commands)
     finally:
+        if link is not None:
+            if not link.drain(LINK_DRAIN_SECONDS):
+                logging.getLogger("services.trainer").warning(
+                    "the trainer did not store the last events within %.0f s; the next worker resends them",
+                    LINK_DRAIN_SECONDS)
+            link.close()
         if events is not None:
             events.close()
         logging.getLogger("services.trainer").removeHandler(handler)
         handler.close()
 
 
-def _run(run_dir: Path, events: EventWriter | None) -> int:
+def _start_link(run_dir: Path, events: EventWriter, commands):
+    """Stream the journal to the trainer that started this worker (none for a worker run by hand)."""
+    from services.trainer.link import LINK_FILE, JournalLink, read_link_file
+
+    settings = read_link_file(run_dir)
+    if settings is None:
+        return None
+    link = JournalLink(run_dir / EVENTS_FILE, settings, commands, settings_file=run_dir / LINK_FILE).start()
+    events.on_write = link.wrote
+    if not link.welcomed.wait(LINK_WELCOME_SECONDS):
+        logging.getLogger("services.trainer").warning(
+            "no welcome from the trainer at %s within %.0f s; training, the link keeps trying",
+            settings["address"], LINK_WELCOME_SECONDS)
+    return link
+
+
+def _finished_already(run_dir: Path, link) -> int | None:
+    """The exit status of a worker that has only its predecessor's journal to resend: the journal already ends
+    in a final state, or the trainer says the run is over. None: train."""
+    final = last_state(run_dir / EVENTS_FILE)
+    if final in TERMINAL_STATES:
+        return 1 if final == "failed" else 0
+    if link is not None and link.welcome is not None and link.welcome.finish:
+        return 0
+    return None
+
+
+def last_state(journal: Path) -> str | None:
+    """The state of the journal's last state event."""
+    state = None
+    try:
+        with open(journal, "rb") as f:
+            for line in f:
+                if b'"type": "state"' in line:
+                    try:
+                        state = json.loads(line).get("state")
+                    except ValueError:
+                        pass
+    except FileNotFoundError:
+        pass
+    return state
+
+
+def terminate_partial_line(path: Path) -> None:
+    """A worker killed mid-write may leave half a line; end it so the next worker's first line stays whole
+    (the half line is then reported as unreadable)."""
+    try:
+        with open(path, "rb+") as f:
+            if f.seek(0, os.SEEK_END) == 0:
+                return
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                f.write(b"\n")
+    except FileNotFoundError:
+        pass
+
+
+def _run(run_dir: Path, events: EventWriter | None, commands) -> int:
     from services.trainer.artifacts import ArtifactOptions
     from services.common.hyperparameters import TrainingConfig
-    from services.trainer.control import FileControl, QueueControl
 
     def emit_failure(reason: str, message: str) -> None:
         if events is not None and events.terminal_state is None:
@@ -189,13 +259,11 @@ def _run(run_dir: Path, events: EventWriter | None) -> int:
     torch.set_num_threads(spec.get("num_threads") or _default_threads())
     from services.trainer.recipe import Recipe, RunPaths, TrainingData
 
-    signals = QueueControl()
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: signals.send("cancel"))
+        signal.signal(signal.SIGTERM, lambda *_: commands.send("cancel"))
     log = logging.getLogger("services.trainer")
-    control = _CombinedControl(FileControl(run_dir / CONTROL_FILE, on_error=log.warning), signals)
     recipe = Recipe(config, RunPaths(run_dir, model_path), TrainingData(train_rows, validation_rows), events,
-                    control, artifacts=artifacts, device=spec.get("device", "auto"),
+                    commands, artifacts=artifacts, device=spec.get("device", "auto"),
                     resume=spec.get("resume", True))
     try:
         recipe.setup()

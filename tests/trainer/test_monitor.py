@@ -9,7 +9,8 @@ import time
 
 from services.trainer.monitor import AlertRules, Gpus, ProcessUsage, ResourceSampler, Thresholds, process_tree_rss
 from services.trainer.processes import kill_tree
-from services.trainer.supervisor import _describe_exit, terminate_partial_line
+from services.trainer.supervisor import _describe_exit
+from services.trainer.worker import terminate_partial_line
 
 
 def test_sample_has_the_guide_fields_and_gpus_are_cleanly_absent(tmp_path):

@@ -4,6 +4,7 @@ exited, the crash count is of crashes in a row, and generations have bounded thr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import threading
 from pathlib import Path
@@ -20,8 +21,9 @@ from services.trainer.store import COMPLETED, RUNNING, RunRow, TrainerStore, now
 from services.trainer.supervisor import Supervisor, SupervisorOptions
 
 
-@pytest_asyncio.fixture
-async def supervisor(tmp_path):
+@contextlib.asynccontextmanager
+async def bare_supervisor(tmp_path: Path, **options):
+    """A supervisor on a fresh SQLite store, not started, whose runs need no preparation."""
     store = TrainerStore(create_engine(f"sqlite+aiosqlite:///{tmp_path / 'trainer.db'}"))
     await store.prepare()
     events = EventLog(store)
@@ -30,9 +32,17 @@ async def supervisor(tmp_path):
     async def no_preparation(request, config):
         raise AssertionError("not used")
 
-    yield Supervisor(store, events, SupervisorOptions(data_dir=tmp_path, warm_workers=0, max_restarts=2), no_preparation)
-    await events.stop()
-    await store.close()
+    try:
+        yield Supervisor(store, events, SupervisorOptions(data_dir=tmp_path, warm_workers=0, **options), no_preparation)
+    finally:
+        await events.stop()
+        await store.close()
+
+
+@pytest_asyncio.fixture
+async def supervisor(tmp_path):
+    async with bare_supervisor(tmp_path, max_restarts=2) as supervisor:
+        yield supervisor
 
 
 async def running_handle(supervisor: Supervisor, run_id: str, tmp_path: Path):

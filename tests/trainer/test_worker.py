@@ -1,4 +1,4 @@
-"""The worker process protocol: run.json in, events.jsonl out, control.jsonl polled; DDP under torchrun."""
+"""The worker process: run.json in, the events.jsonl journal out (the worker link: test_link.py); DDP under torchrun."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.trainer.control import append_command
-from services.trainer.worker import CONTROL_FILE, EVENTS_FILE, main, worker_command, write_run_spec
+from services.trainer.worker import EVENTS_FILE, main, worker_command, write_run_spec
 from tests.trainer.helpers import (  # noqa: F401 (model_dir is a fixture)
     FAST_ARTIFACTS,
     TRAIN_ROWS,
@@ -33,11 +32,8 @@ def _spec(run_dir, model_dir, **config):
                    validation_rows=VALIDATION_ROWS, artifacts=FAST_ARTIFACTS.__dict__, device="cpu", num_threads=1)
 
 
-def test_worker_runs_a_spec_and_reads_control_lines(model_dir, tmp_path):
-    _spec(tmp_path, model_dir, max_steps=4, scheduler="constant")
-    append_command(tmp_path / CONTROL_FILE, {"command": "set_learning_rate", "value": 5e-4})
-    with open(tmp_path / CONTROL_FILE, "a") as f:
-        f.write("not json\n")
+def test_a_worker_run_by_hand_journals_its_run_and_a_second_one_only_sees_it_is_over(model_dir, tmp_path):
+    _spec(tmp_path, model_dir, max_steps=4, scheduler="constant", learning_rate=5e-4)
 
     assert main(["--run-dir", str(tmp_path)]) == 0
 
@@ -46,8 +42,12 @@ def test_worker_runs_a_spec_and_reads_control_lines(model_dir, tmp_path):
     assert states == ["running", "completed"]
     assert {e["learning_rate"] for e in events if e["type"] == "step"} == {5e-4}
     log = (tmp_path / "artifacts" / "train.log").read_text()
-    assert "ignored control line 'not json'" in log and "state running" in log
+    assert "state running" in log
     assert (tmp_path / "artifacts" / "metrics.json").is_file()
+    # A journal that ends in a final state is a finished run: a new worker resends it (to no trainer here)
+    # and exits without training again.
+    assert main(["--run-dir", str(tmp_path)]) == 0
+    assert _events(tmp_path) == events
 
 
 def test_worker_reports_bad_specs(model_dir, tmp_path):

@@ -1,0 +1,257 @@
+"""The Ray backend on a real two-node Ray cluster: a run lands on the node its resources name (not the trainer's
+own), streams exactly once through the worker link, trains the same losses as the local backend, takes its
+commands, and resumes from its last checkpoint after a kill -9 of its worker or of its actor's process.
+
+Ray binds its nodes to every interface and rewrites loopback to the machine's address, so the cluster and the
+trainer service run inside a network namespace the test makes (../shared/NOTES.md): one veth pair inside it
+carries the two nodes (10.77.0.1 head, 10.77.0.2 node B), a second pair links it to the test (10.78.0.1 inside,
+10.78.0.2 here) so that the test reaches the trainer's gRPC port and nothing else leaves the namespace.
+Needs root, `ip` and the `ray` extra (`make test` installs it); elsewhere the tests skip, and in CI they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import pytest
+
+from finetune.trainer.v1 import run_pb2, trainer_service_pb2 as pb, trainer_service_pb2_grpc
+from services.common.settings import load_settings
+from tests.trainer.helpers import tiny_model_dir
+from tests.trainer.test_service import Events, assert_contiguous, create_request, is_kind, is_state, worker_pid
+from tests.trainer.test_service_restart import _connect, _service_env, _serving, _start, _stop
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+HEAD, NODE_B, INSIDE, OUTSIDE = "10.77.0.1", "10.77.0.2", "10.78.0.1", "10.78.0.2"
+RAY_PORT = 6390
+RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+STEPS = dict(max_steps=10, save_steps=2, lora_dropout=0.0, seed=7)
+
+
+@dataclass
+class Cluster:
+    netns: str
+
+    def run(self, *command: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(["ip", "netns", "exec", self.netns, *command], env={**os.environ, **RAY_ENV, **(env or {})},
+                              capture_output=True, text=True, check=check, timeout=120)
+
+    def start_trainer(self, env: dict, log_path: Path) -> subprocess.Popen:
+        with open(log_path, "ab") as log:
+            return subprocess.Popen(["ip", "netns", "exec", self.netns, sys.executable, "-m", "services.trainer.server"],
+                                    env={**os.environ, **RAY_ENV, **env}, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _missing() -> str:
+    if os.geteuid() != 0:
+        return "network namespaces need root"
+    if shutil.which("ip") is None:
+        return "the ip command is missing"
+    try:
+        import ray  # noqa: F401 - only whether it is there
+    except ImportError:
+        return "ray is not installed (pip install -e '.[ray]'; make test installs it)"
+    return ""
+
+
+def _sh(*command: str) -> None:
+    subprocess.run(command, check=True, capture_output=True, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    missing = _missing()
+    if missing:
+        if os.environ.get("FINETUNE_REQUIRE_RAY"):
+            pytest.fail(f"the ray tests are required in CI: {missing}")
+        pytest.skip(missing)
+    tag = f"{os.getpid() % 100000}"
+    netns, a, b, c, d = f"ftray{tag}", f"fta{tag}", f"ftb{tag}", f"ftc{tag}", f"ftd{tag}"
+    _sh("ip", "netns", "add", netns)
+    try:
+        inside = ["ip", "netns", "exec", netns]
+        _sh(*inside, "ip", "link", "set", "lo", "up")
+        _sh("ip", "link", "add", a, "type", "veth", "peer", "name", b)
+        _sh("ip", "link", "set", a, "netns", netns)
+        _sh("ip", "link", "set", b, "netns", netns)
+        _sh(*inside, "ip", "addr", "add", f"{HEAD}/24", "dev", a)
+        _sh(*inside, "ip", "addr", "add", f"{NODE_B}/24", "dev", b)
+        _sh("ip", "link", "add", c, "type", "veth", "peer", "name", d)
+        _sh("ip", "link", "set", c, "netns", netns)
+        _sh(*inside, "ip", "addr", "add", f"{INSIDE}/24", "dev", c)
+        _sh("ip", "addr", "add", f"{OUTSIDE}/24", "dev", d)
+        for link in (a, b, c):
+            _sh(*inside, "ip", "link", "set", link, "up")
+        _sh("ip", "link", "set", d, "up")
+        _sh(*inside, "ip", "route", "add", "default", "dev", a)
+        result = Cluster(netns)
+        ray = str(Path(sys.executable).with_name("ray"))
+        common = ["--num-cpus=1", "--object-store-memory=100000000", "--disable-usage-stats"]
+        result.run(ray, "start", "--head", f"--port={RAY_PORT}", f"--node-ip-address={HEAD}", "--include-dashboard=false",
+                   '--resources={"head_node": 1}', *common)
+        result.run(ray, "start", f"--address={HEAD}:{RAY_PORT}", f"--node-ip-address={NODE_B}",
+                   '--resources={"node_b": 1}', *common)
+        yield result
+        result.run(ray, "stop", "--force", check=False)
+    finally:
+        subprocess.run(["ip", "netns", "del", netns], capture_output=True)
+        subprocess.run(["ip", "link", "del", d], capture_output=True)
+
+
+def _ray_env(tmp_path, **extra) -> dict:
+    return {**_service_env(tmp_path), "FINETUNE_TRAINER_HOST": INSIDE, "FINETUNE_TRAINER_BACKEND": "ray",
+            "FINETUNE_TRAINER_RAY_ADDRESS": f"{HEAD}:{RAY_PORT}", "FINETUNE_TRAINER_LINK_HOST": HEAD,
+            "FINETUNE_TRAINER_RAY_RESOURCES": json.dumps({"node_b": 1}), **extra}
+
+
+async def _connect_inside(env: dict):
+    channel = await _serving(f"{INSIDE}:{env['FINETUNE_TRAINER_PORT']}")
+    return channel, trainer_service_pb2_grpc.TrainerServiceStub(channel)
+
+
+def _losses(items) -> dict[int, float]:
+    return {e.step.step: e.step.train_loss for e in items if e.WhichOneof("event") == "step"}
+
+
+def _steps(items) -> list[int]:
+    return [e.step.step for e in items if e.WhichOneof("event") == "step"]
+
+
+@pytest.fixture(scope="module")
+def local_losses(tmp_path_factory):
+    """The same run on the local backend: the losses every Ray run must train."""
+    import asyncio
+
+    async def run() -> dict[int, float]:
+        tmp_path = tmp_path_factory.mktemp("local")
+        env = _service_env(tmp_path)
+        service = _start(env, tmp_path / "service.log")
+        try:
+            channel, stub = await _connect(env)
+            model = str(tiny_model_dir(tmp_path_factory))
+            run_ = await stub.CreateRun(create_request("reference", validation=False, model=model, **STEPS))
+            items = await Events(stub, run_.name).done()
+            assert items[-1].state.state == run_pb2.RUN_STATE_COMPLETED
+            await channel.close()
+            return _losses(items)
+        finally:
+            _stop(service)
+
+    return asyncio.run(run())
+
+
+async def _ray_run(cluster, tmp_path_factory, tmp_path, run_id: str, **values):
+    env = _ray_env(tmp_path)
+    service = cluster.start_trainer(env, tmp_path / "service.log")
+    channel, stub = await _connect_inside(env)
+    model = str(tiny_model_dir(tmp_path_factory))
+    run = await stub.CreateRun(create_request(run_id, validation=False, model=model, **{**STEPS, **values}))
+    return env, service, channel, stub, run, Events(stub, run.name)
+
+
+async def test_a_run_lands_on_the_node_it_asks_for_and_trains_the_local_backends_losses(cluster, local_losses, tmp_path_factory, tmp_path):
+    env, service, channel, stub, run, events = await _ray_run(cluster, tmp_path_factory, tmp_path, "onray")
+    try:
+        items = await events.done()
+        assert_contiguous(items)
+        assert items[-1].state.state == run_pb2.RUN_STATE_COMPLETED, (tmp_path / "service.log").read_text()[-3000:]
+        started = next(e for e in items if is_state(run_pb2.RUN_STATE_RUNNING)(e))
+        assert started.state.message.endswith(f"(Ray node {NODE_B})")  # not the trainer's own node
+        assert _steps(items) == list(range(1, STEPS["max_steps"] + 1))  # each step once
+        ours = _losses(items)
+        assert ours.keys() == local_losses.keys()
+        assert max(abs(ours[s] - local_losses[s]) for s in ours) <= 1e-6
+        row = await stub.GetRun(pb.GetRunRequest(name=run.name))
+        assert row.attempts == 1
+        await channel.close()
+    finally:
+        _stop(service)
+
+
+async def test_commands_reach_a_ray_run_pause_resume_learning_rate_checkpoint_cancel(cluster, tmp_path_factory, tmp_path):
+    env, service, channel, stub, run, events = await _ray_run(cluster, tmp_path_factory, tmp_path, "steered",
+                                                              max_steps=100000, save_steps=0)
+    try:
+        await events.wait(is_kind("step"))
+        await stub.PauseRun(pb.PauseRunRequest(name=run.name))
+        paused = await events.wait(is_state(run_pb2.RUN_STATE_PAUSED))
+        await stub.SetLearningRate(pb.SetLearningRateRequest(name=run.name, learning_rate=3e-4))
+        await stub.ResumeRun(pb.ResumeRunRequest(name=run.name))
+        resumed = await events.wait(is_state(run_pb2.RUN_STATE_RUNNING), start=events.items.index(paused))
+        await stub.SaveCheckpoint(pb.SaveCheckpointRequest(name=run.name))
+        await events.wait(is_kind("checkpoint"), start=events.items.index(resumed))
+        later = await events.wait(lambda e: e.WhichOneof("event") == "step" and e.step.learning_rate == pytest.approx(3e-4),
+                                  start=events.items.index(resumed))
+        assert later.step.step > 0
+        await stub.CancelRun(pb.CancelRunRequest(name=run.name))
+        items = await events.done()
+        assert items[-1].state.state == run_pb2.RUN_STATE_CANCELLED
+        assert_contiguous(items)
+        await channel.close()
+    finally:
+        _stop(service)
+
+
+@pytest.mark.parametrize("victim", ["worker", "actor"])
+async def test_kill_9_of_the_worker_or_its_actor_resumes_from_the_last_checkpoint(cluster, local_losses, tmp_path_factory,
+                                                                                   tmp_path, victim):
+    env, service, channel, stub, run, events = await _ray_run(cluster, tmp_path_factory, tmp_path, f"killed-{victim}")
+    try:
+        checkpoint = await events.wait(is_kind("checkpoint"))
+        pid = await worker_pid(load_settings("trainer", env), run.name.split("/")[1])
+        process = psutil.Process(pid)
+        target = process if victim == "worker" else process.parent()  # the actor's process is the worker's parent
+        target.send_signal(signal.SIGKILL)
+        relaunched = await events.wait(lambda e: is_state(run_pb2.RUN_STATE_RUNNING)(e) and e.state.attempt == 2)
+        assert "the worker died; resuming from checkpoint-" in relaunched.state.message
+        items = await events.done()
+        assert_contiguous(items)
+        assert items[-1].state.state == run_pb2.RUN_STATE_COMPLETED
+        resumed_from = int(relaunched.state.message.split("checkpoint-")[1].split()[0])
+        assert resumed_from >= checkpoint.checkpoint.step
+        after = [e.step for e in items[items.index(relaunched):] if e.WhichOneof("event") == "step"]
+        assert [s.step for s in after] == list(range(resumed_from + 1, STEPS["max_steps"] + 1))
+        assert max(abs(s.train_loss - local_losses[s.step]) for s in after) <= 1e-6
+        await channel.close()
+    finally:
+        _stop(service)
+        time.sleep(0.5)
+
+
+async def test_a_restarted_trainer_reattaches_to_the_ray_run_which_trained_on_and_the_stream_has_no_gap(
+        cluster, local_losses, tmp_path_factory, tmp_path):
+    env, first, channel, stub, run, events = await _ray_run(cluster, tmp_path_factory, tmp_path, "reattached",
+                                                            max_steps=36, epochs=3)
+    try:
+        await events.wait(is_kind("step"))
+        worker = psutil.Process(await worker_pid(load_settings("trainer", env), "reattached"))
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        events.task.cancel()
+        await channel.close()
+    finally:
+        first.kill()
+    assert worker.is_running(), "the worker died with the trainer"
+
+    second = cluster.start_trainer(env, tmp_path / "second.log")
+    try:
+        channel, stub = await _connect_inside(env)
+        items = await Events(stub, run.name).done()
+        assert_contiguous(items)
+        assert items[-1].state.state == run_pb2.RUN_STATE_COMPLETED
+        assert _steps(items) == list(range(1, 37))  # every step once, those trained while no trainer listened too
+        assert any(e.WhichOneof("event") == "log" and "re-attached to the run's worker" in e.log.message for e in items)
+        assert (await stub.GetRun(pb.GetRunRequest(name=run.name))).attempts == 1  # never relaunched
+        await channel.close()
+    finally:
+        _stop(second)
