@@ -3,7 +3,7 @@
 The trainer service runs as its own process (`python -m services.trainer.server`, SQLite, a tmp data
 dir); this process is only its gRPC client. On the built-in tiny Llama:
 
-(a) overhead: tokens/s of a run under full monitoring (the service tailing a step event per step,
+(a) overhead: tokens/s of a run under full monitoring (the worker streaming a step event per step over the link,
     resource samples at 1 Hz, storing every event, one subscriber streaming) against the same run
     with none (the worker alone, one step event at the end, nobody reading). Paired rounds in ABBA order
     on a shared machine; the median of the pairs' ratios, with a bootstrap interval. Target: at most 1%
