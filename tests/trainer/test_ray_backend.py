@@ -2,23 +2,19 @@
 own), streams exactly once through the worker link, trains the same losses as the local backend, takes its
 commands, and resumes from its last checkpoint after a kill -9 of its worker or of its actor's process.
 
-Ray binds its nodes to every interface and rewrites loopback to the machine's address, so the cluster and the
-trainer service run inside a network namespace the test makes (../shared/NOTES.md): one veth pair inside it
-carries the two nodes (10.77.0.1 head, 10.77.0.2 node B), a second pair links it to the test (10.78.0.1 inside,
-10.78.0.2 here) so that the test reaches the trainer's gRPC port and nothing else leaves the namespace.
-Needs root, `ip` and the `ray` extra (`make test` installs it); elsewhere the tests skip, and in CI they fail.
+The cluster and the trainer service run inside a network namespace the test makes (`tools/netns_ray.py`): node
+B at 10.77.0.2 is not the trainer's own node, and the test reaches the trainer's gRPC port through a second veth
+pair. Needs root, `ip` and the `ray` extra (`make test` installs it); elsewhere the tests skip, and in CI
+(FINETUNE_REQUIRE_RAY) they fail.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -29,88 +25,31 @@ from services.common.settings import load_settings
 from tests.trainer.helpers import tiny_model_dir
 from tests.trainer.test_service import Events, assert_contiguous, create_request, is_kind, is_state, worker_pid
 from tests.trainer.test_service_restart import _connect, _service_env, _serving, _start, _stop
+from tools.netns_ray import HEAD, INSIDE, NODE_B, NetnsRayCluster, missing
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
-HEAD, NODE_B, INSIDE, OUTSIDE = "10.77.0.1", "10.77.0.2", "10.78.0.1", "10.78.0.2"
-RAY_PORT = 6390
-RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
 STEPS = dict(max_steps=10, save_steps=2, lora_dropout=0.0, seed=7)
-
-
-@dataclass
-class Cluster:
-    netns: str
-
-    def run(self, *command: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(["ip", "netns", "exec", self.netns, *command], env={**os.environ, **RAY_ENV, **(env or {})},
-                              capture_output=True, text=True, check=check, timeout=120)
-
-    def start_trainer(self, env: dict, log_path: Path) -> subprocess.Popen:
-        with open(log_path, "ab") as log:
-            return subprocess.Popen(["ip", "netns", "exec", self.netns, sys.executable, "-m", "services.trainer.server"],
-                                    env={**os.environ, **RAY_ENV, **env}, stdout=log, stderr=subprocess.STDOUT)
-
-
-def _missing() -> str:
-    if os.geteuid() != 0:
-        return "network namespaces need root"
-    if shutil.which("ip") is None:
-        return "the ip command is missing"
-    try:
-        import ray  # noqa: F401 - only whether it is there
-    except ImportError:
-        return "ray is not installed (pip install -e '.[ray]'; make test installs it)"
-    return ""
-
-
-def _sh(*command: str) -> None:
-    subprocess.run(command, check=True, capture_output=True, timeout=30)
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    missing = _missing()
-    if missing:
+    why = missing()
+    if why:
         if os.environ.get("FINETUNE_REQUIRE_RAY"):
-            pytest.fail(f"the ray tests are required in CI: {missing}")
-        pytest.skip(missing)
-    tag = f"{os.getpid() % 100000}"
-    netns, a, b, c, d = f"ftray{tag}", f"fta{tag}", f"ftb{tag}", f"ftc{tag}", f"ftd{tag}"
-    _sh("ip", "netns", "add", netns)
-    try:
-        inside = ["ip", "netns", "exec", netns]
-        _sh(*inside, "ip", "link", "set", "lo", "up")
-        _sh("ip", "link", "add", a, "type", "veth", "peer", "name", b)
-        _sh("ip", "link", "set", a, "netns", netns)
-        _sh("ip", "link", "set", b, "netns", netns)
-        _sh(*inside, "ip", "addr", "add", f"{HEAD}/24", "dev", a)
-        _sh(*inside, "ip", "addr", "add", f"{NODE_B}/24", "dev", b)
-        _sh("ip", "link", "add", c, "type", "veth", "peer", "name", d)
-        _sh("ip", "link", "set", c, "netns", netns)
-        _sh(*inside, "ip", "addr", "add", f"{INSIDE}/24", "dev", c)
-        _sh("ip", "addr", "add", f"{OUTSIDE}/24", "dev", d)
-        for link in (a, b, c):
-            _sh(*inside, "ip", "link", "set", link, "up")
-        _sh("ip", "link", "set", d, "up")
-        _sh(*inside, "ip", "route", "add", "default", "dev", a)
-        result = Cluster(netns)
-        ray = str(Path(sys.executable).with_name("ray"))
-        common = ["--num-cpus=1", "--object-store-memory=100000000", "--disable-usage-stats"]
-        result.run(ray, "start", "--head", f"--port={RAY_PORT}", f"--node-ip-address={HEAD}", "--include-dashboard=false",
-                   '--resources={"head_node": 1}', *common)
-        result.run(ray, "start", f"--address={HEAD}:{RAY_PORT}", f"--node-ip-address={NODE_B}",
-                   '--resources={"node_b": 1}', *common)
+            pytest.fail(f"the ray tests are required in CI: {why}")
+        pytest.skip(why)
+    with NetnsRayCluster() as result:
         yield result
-        result.run(ray, "stop", "--force", check=False)
-    finally:
-        subprocess.run(["ip", "netns", "del", netns], capture_output=True)
-        subprocess.run(["ip", "link", "del", d], capture_output=True)
 
 
-def _ray_env(tmp_path, **extra) -> dict:
+def _start_inside(cluster: NetnsRayCluster, env: dict, log_path: Path):
+    return cluster.popen([sys.executable, "-m", "services.trainer.server"], env, log_path)
+
+
+def _ray_env(cluster: NetnsRayCluster, tmp_path, **extra) -> dict:
     return {**_service_env(tmp_path), "FINETUNE_TRAINER_HOST": INSIDE, "FINETUNE_TRAINER_BACKEND": "ray",
-            "FINETUNE_TRAINER_RAY_ADDRESS": f"{HEAD}:{RAY_PORT}", "FINETUNE_TRAINER_LINK_HOST": HEAD,
+            "FINETUNE_TRAINER_RAY_ADDRESS": cluster.address, "FINETUNE_TRAINER_LINK_HOST": HEAD,
             "FINETUNE_TRAINER_RAY_RESOURCES": json.dumps({"node_b": 1}), **extra}
 
 
@@ -151,8 +90,8 @@ def local_losses(tmp_path_factory):
 
 
 async def _ray_run(cluster, tmp_path_factory, tmp_path, run_id: str, **values):
-    env = _ray_env(tmp_path)
-    service = cluster.start_trainer(env, tmp_path / "service.log")
+    env = _ray_env(cluster, tmp_path)
+    service = _start_inside(cluster, env, tmp_path / "service.log")
     channel, stub = await _connect_inside(env)
     model = str(tiny_model_dir(tmp_path_factory))
     run = await stub.CreateRun(create_request(run_id, validation=False, model=model, **{**STEPS, **values}))
@@ -243,7 +182,7 @@ async def test_a_restarted_trainer_reattaches_to_the_ray_run_which_trained_on_an
         first.kill()
     assert worker.is_running(), "the worker died with the trainer"
 
-    second = cluster.start_trainer(env, tmp_path / "second.log")
+    second = _start_inside(cluster, env, tmp_path / "second.log")
     try:
         channel, stub = await _connect_inside(env)
         items = await Events(stub, run.name).done()
