@@ -29,9 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import grpc  # noqa: E402
-from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
 
-from bench.bench_trainer_stream import ENV, free_port, percentile, request, stream  # noqa: E402
+from bench.bench_trainer_stream import ENV, free_port, percentile, request, serving, stream  # noqa: E402
 from finetune.trainer.v1 import run_pb2, trainer_service_pb2_grpc  # noqa: E402
 from services.trainer.synthetic import synthetic_rows  # noqa: E402
 from tools.netns_ray import HEAD, INSIDE, NetnsRayCluster, missing  # noqa: E402
@@ -58,15 +57,7 @@ class Trainer:
 
     async def __aenter__(self):
         self.channel = grpc.aio.insecure_channel(f"{self.host}:{self.port}")
-        health = health_pb2_grpc.HealthStub(self.channel)
-        for _ in range(1200):
-            try:
-                if (await health.Check(health_pb2.HealthCheckRequest(), timeout=1)).status == health_pb2.HealthCheckResponse.SERVING:
-                    break
-            except grpc.aio.AioRpcError:
-                pass
-            await asyncio.sleep(0.1)
-        else:
+        if not await serving(self.channel):
             raise SystemExit(f"the trainer at {self.host}:{self.port} never became SERVING: see {self.data_dir}/service.log")
         self.stub = trainer_service_pb2_grpc.TrainerServiceStub(self.channel)
         return self

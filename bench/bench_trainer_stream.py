@@ -58,6 +58,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+async def serving(channel: grpc.aio.Channel, tries: int = 1200) -> bool:
+    """Wait until the server behind `channel` is SERVING (up to `tries` tenths of a second)."""
+    health = health_pb2_grpc.HealthStub(channel)
+    for _ in range(tries):
+        try:
+            if (await health.Check(health_pb2.HealthCheckRequest(), timeout=1)).status == health_pb2.HealthCheckResponse.SERVING:
+                return True
+        except grpc.aio.AioRpcError:
+            pass
+        await asyncio.sleep(0.1)
+    return False
+
+
 class Service:
     """The trainer as a separate process on a free port."""
 
@@ -71,14 +84,7 @@ class Service:
 
     async def __aenter__(self):
         self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{self.port}", options=[("grpc.max_receive_message_length", 64 << 20)])
-        health = health_pb2_grpc.HealthStub(self.channel)
-        for _ in range(1200):
-            try:
-                if (await health.Check(health_pb2.HealthCheckRequest(), timeout=1)).status == health_pb2.HealthCheckResponse.SERVING:
-                    break
-            except grpc.aio.AioRpcError:
-                pass
-            await asyncio.sleep(0.1)
+        await serving(self.channel)
         self.stub = trainer_service_pb2_grpc.TrainerServiceStub(self.channel)
         return self
 
