@@ -1,7 +1,7 @@
 """Benchmark: what running on Ray costs a run against the same run local.
 
 One trainer service per backend, each its own process on SQLite: `local` (a child process on this machine) and
-`ray` (an actor on node B of a real two-node Ray cluster inside a network namespace, `tools/netns_ray.py`, its
+`ray` (an actor on node B of a real Ray cluster inside a network namespace, `tools/netns_ray.py`, its
 worker streaming over the link to the trainer across the namespace's veth). Rounds alternate local and Ray; each
 round trains the built-in tiny Llama for `--steps` steps with one subscriber reading the stream:
 

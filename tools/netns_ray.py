@@ -1,8 +1,9 @@
-"""A real two-node Ray cluster inside a network namespace, for the Ray backend's tests and benchmark.
+"""A real Ray cluster (a head and two nodes) inside a network namespace, for the Ray backend's tests and benchmark.
 
 Ray binds its nodes to every interface and rewrites loopback to the machine's address, so it never runs on the
 bare interface here (../shared/NOTES.md). The namespace holds one veth pair for the two nodes (`HEAD` 10.77.0.1,
-`NODE_B` 10.77.0.2, which carries the custom resource `node_b`) and one end of a second pair whose other end
+`NODE_B` 10.77.0.2 with the custom resources `node_b` and `worker_node`, `NODE_C` 10.77.0.3 with `worker_node`)
+and one end of a second pair whose other end
 stays outside (`INSIDE` 10.78.0.1 in the namespace, `OUTSIDE` 10.78.0.2 here), so that a process outside reaches
 a service bound to `INSIDE` and nothing else leaves the namespace. Needs root, `ip` and `ray`.
 
@@ -18,9 +19,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAD, NODE_B, INSIDE, OUTSIDE = "10.77.0.1", "10.77.0.2", "10.78.0.1", "10.78.0.2"
+HEAD, NODE_B, NODE_C, INSIDE, OUTSIDE = "10.77.0.1", "10.77.0.2", "10.77.0.3", "10.78.0.1", "10.78.0.2"
 RAY_PORT = 6390
-RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0",
+           # a node that stops is declared dead in about 3 s rather than 15 s
+           "RAY_health_check_period_ms": "1000", "RAY_health_check_failure_threshold": "3"}
 
 
 def missing() -> str:
@@ -81,11 +84,26 @@ class NetnsRayCluster:
             self.run(ray, "start", "--head", f"--port={RAY_PORT}", f"--node-ip-address={HEAD}", "--include-dashboard=false",
                      '--resources={"head_node": 1}', *common)
             self.run(ray, "start", f"--address={self.address}", f"--node-ip-address={NODE_B}",
-                     '--resources={"node_b": 1}', *common)
+                     '--resources={"node_b": 1, "worker_node": 1}', *common)
+            _sh(*inside, "ip", "addr", "add", f"{NODE_C}/24", "dev", b)
+            self.run(ray, "start", f"--address={self.address}", f"--node-ip-address={NODE_C}",
+                     '--resources={"worker_node": 1}', *common)
         except BaseException:
             self.__exit__()
             raise
         return self
+
+    def stop_node(self, ip: str) -> int:
+        """Kill -9 the raylet of the node at `ip` with every process it started (the node is gone); how many."""
+        import psutil
+
+        from services.trainer.processes import kill_tree
+
+        raylets = [p for p in psutil.process_iter(["name", "cmdline"])
+                   if "raylet" in (p.info["name"] or "") and f"--node_ip_address={ip}" in (p.info["cmdline"] or [])]
+        for raylet in raylets:
+            kill_tree(raylet.pid)
+        return len(raylets)
 
     def __exit__(self, *exc) -> None:
         self.run(str(Path(sys.executable).with_name("ray")), "stop", "--force", check=False)

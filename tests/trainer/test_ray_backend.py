@@ -1,6 +1,7 @@
-"""The Ray backend on a real two-node Ray cluster: a run lands on the node its resources name (not the trainer's
+"""The Ray backend on a real three-node Ray cluster: a run lands on the node its resources name (not the trainer's
 own), streams exactly once through the worker link, trains the same losses as the local backend, takes its
-commands, and resumes from its last checkpoint after a kill -9 of its worker or of its actor's process.
+commands, resumes from its last checkpoint after a kill -9 of its worker or of its actor's process and, on the
+other node, after its node stops; a restarted trainer re-attaches to a run that trained on meanwhile.
 
 The cluster and the trainer service run inside a network namespace the test makes (`tools/netns_ray.py`): node
 B at 10.77.0.2 is not the trainer's own node, and the test reaches the trainer's gRPC port through a second veth
@@ -25,7 +26,7 @@ from services.common.settings import load_settings
 from tests.trainer.helpers import tiny_model_dir
 from tests.trainer.test_service import Events, assert_contiguous, create_request, is_kind, is_state, worker_pid
 from tests.trainer.test_service_restart import _connect, _service_env, _serving, _start, _stop
-from tools.netns_ray import HEAD, INSIDE, NODE_B, NetnsRayCluster, missing
+from tools.netns_ray import HEAD, INSIDE, NODE_B, NODE_C, NetnsRayCluster, missing
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -194,3 +195,33 @@ async def test_a_restarted_trainer_reattaches_to_the_ray_run_which_trained_on_an
         await channel.close()
     finally:
         _stop(second)
+
+
+async def test_a_run_whose_node_stops_resumes_on_another_node_from_its_checkpoint(cluster, local_losses, tmp_path_factory,
+                                                                                   tmp_path):
+    """Last in this module: it stops one of the two worker nodes for good."""
+    env = {**_ray_env(cluster, tmp_path), "FINETUNE_TRAINER_RAY_RESOURCES": json.dumps({"worker_node": 1})}
+    service = _start_inside(cluster, env, tmp_path / "service.log")
+    try:
+        channel, stub = await _connect_inside(env)
+        model = str(tiny_model_dir(tmp_path_factory))
+        run = await stub.CreateRun(create_request("node-lost", validation=False, model=model, **STEPS))
+        events = Events(stub, run.name)
+        started = await events.wait(is_state(run_pb2.RUN_STATE_RUNNING))
+        first_node = started.state.message.rsplit("Ray node ", 1)[1].rstrip(")")
+        assert first_node in (NODE_B, NODE_C)
+        checkpoint = await events.wait(is_kind("checkpoint"))
+        assert cluster.stop_node(first_node) == 1
+        relaunched = await events.wait(lambda e: is_state(run_pb2.RUN_STATE_RUNNING)(e) and e.state.attempt == 2)
+        assert relaunched.state.message.endswith(f"(Ray node {({NODE_B, NODE_C} - {first_node}).pop()})")
+        items = await events.done()
+        assert_contiguous(items)
+        assert items[-1].state.state == run_pb2.RUN_STATE_COMPLETED
+        resumed_from = int(relaunched.state.message.split("checkpoint-")[1].split()[0])
+        assert resumed_from >= checkpoint.checkpoint.step
+        after = [e.step for e in items[items.index(relaunched):] if e.WhichOneof("event") == "step"]
+        assert [s.step for s in after] == list(range(resumed_from + 1, STEPS["max_steps"] + 1))
+        assert max(abs(s.train_loss - local_losses[s.step]) for s in after) <= 1e-6
+        await channel.close()
+    finally:
+        _stop(service)
