@@ -142,6 +142,19 @@ async def test_commands_reach_a_ray_run_pause_resume_learning_rate_checkpoint_ca
         _stop(service)
 
 
+async def _resumed_like_an_uninterrupted_run(events: Events, relaunched, checkpoint, local_losses) -> None:
+    """The run completes, every event once; the relaunched worker trains each step after the checkpoint it resumed
+    from (at least the one seen before the kill) once, with the uninterrupted local run's losses."""
+    items = await events.done()
+    assert_contiguous(items)
+    assert items[-1].state.state == run_pb2.RUN_STATE_COMPLETED
+    resumed_from = int(relaunched.state.message.split("checkpoint-")[1].split()[0])
+    assert resumed_from >= checkpoint.checkpoint.step
+    after = [e.step for e in items[items.index(relaunched):] if e.WhichOneof("event") == "step"]
+    assert [s.step for s in after] == list(range(resumed_from + 1, STEPS["max_steps"] + 1))
+    assert max(abs(s.train_loss - local_losses[s.step]) for s in after) <= 1e-6
+
+
 @pytest.mark.parametrize("victim", ["worker", "actor"])
 async def test_kill_9_of_the_worker_or_its_actor_resumes_from_the_last_checkpoint(cluster, local_losses, tmp_path_factory,
                                                                                    tmp_path, victim):
@@ -154,14 +167,7 @@ async def test_kill_9_of_the_worker_or_its_actor_resumes_from_the_last_checkpoin
         target.send_signal(signal.SIGKILL)
         relaunched = await events.wait(lambda e: is_state(run_pb2.RUN_STATE_RUNNING)(e) and e.state.attempt == 2)
         assert "the worker died; resuming from checkpoint-" in relaunched.state.message
-        items = await events.done()
-        assert_contiguous(items)
-        assert items[-1].state.state == run_pb2.RUN_STATE_COMPLETED
-        resumed_from = int(relaunched.state.message.split("checkpoint-")[1].split()[0])
-        assert resumed_from >= checkpoint.checkpoint.step
-        after = [e.step for e in items[items.index(relaunched):] if e.WhichOneof("event") == "step"]
-        assert [s.step for s in after] == list(range(resumed_from + 1, STEPS["max_steps"] + 1))
-        assert max(abs(s.train_loss - local_losses[s.step]) for s in after) <= 1e-6
+        await _resumed_like_an_uninterrupted_run(events, relaunched, checkpoint, local_losses)
         await channel.close()
     finally:
         _stop(service)
@@ -214,14 +220,7 @@ async def test_a_run_whose_node_stops_resumes_on_another_node_from_its_checkpoin
         assert cluster.stop_node(first_node) == 1
         relaunched = await events.wait(lambda e: is_state(run_pb2.RUN_STATE_RUNNING)(e) and e.state.attempt == 2)
         assert relaunched.state.message.endswith(f"(Ray node {({NODE_B, NODE_C} - {first_node}).pop()})")
-        items = await events.done()
-        assert_contiguous(items)
-        assert items[-1].state.state == run_pb2.RUN_STATE_COMPLETED
-        resumed_from = int(relaunched.state.message.split("checkpoint-")[1].split()[0])
-        assert resumed_from >= checkpoint.checkpoint.step
-        after = [e.step for e in items[items.index(relaunched):] if e.WhichOneof("event") == "step"]
-        assert [s.step for s in after] == list(range(resumed_from + 1, STEPS["max_steps"] + 1))
-        assert max(abs(s.train_loss - local_losses[s.step]) for s in after) <= 1e-6
+        await _resumed_like_an_uninterrupted_run(events, relaunched, checkpoint, local_losses)
         await channel.close()
     finally:
         _stop(service)
