@@ -2,7 +2,7 @@
 
 Ray binds its nodes to every interface and rewrites loopback to the machine's address, so it never runs on the
 bare interface here (../shared/NOTES.md). The namespace holds one veth pair for the two nodes (`HEAD` 10.77.0.1,
-`NODE_B` 10.77.0.2 with the custom resources `node_b` and `worker_node`, `NODE_C` 10.77.0.3 with `worker_node`)
+`NODE_B` 10.77.0.2 with the custom resources `node_b` and `worker_node`, `NODE_C` 10.77.0.3 with `worker_node` and one declared GPU that no test uses)
 and one end of a second pair whose other end
 stays outside (`INSIDE` 10.78.0.1 in the namespace, `OUTSIDE` 10.78.0.2 here), so that a process outside reaches
 a service bound to `INSIDE` and nothing else leaves the namespace. Needs root, `ip` and `ray`.
@@ -87,7 +87,7 @@ class NetnsRayCluster:
                      '--resources={"node_b": 1, "worker_node": 1}', *common)
             _sh(*inside, "ip", "addr", "add", f"{NODE_C}/24", "dev", b)
             self.run(ray, "start", f"--address={self.address}", f"--node-ip-address={NODE_C}",
-                     '--resources={"worker_node": 1}', *common)
+                     '--resources={"worker_node": 1}', "--num-gpus=1", *common)  # declared: none is used
         except BaseException:
             self.__exit__()
             raise

@@ -124,6 +124,12 @@ class RayBackend:
             ray.init(address=self.address, namespace=NAMESPACE, log_to_driver=False, ignore_reinit_error=True,
                      configure_logging=False)
 
+    async def gpu_count(self) -> int:
+        """The cluster's GPUs (Ray places a run that asks for some once enough are free)."""
+        import ray
+
+        return int((await asyncio.to_thread(ray.cluster_resources)).get("GPU", 0))
+
     async def spawn(self, run_id: str, attempt: int, run_dir: Path, command: list[str], gpu_count: int,
                     log_file: Path) -> RayWorker:
         import ray

@@ -210,6 +210,7 @@ class Supervisor:
         self._sampler_task: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()  # each run's supervision, until its worker has exited
         self._usage = ProcessUsage()
+        self.gpu_count = options.gpu_count  # the GPUs runs may ask for: this machine's, or the Ray cluster's
         self.link: LinkServer | None = None
         self._started = False  # the runs a previous trainer left active are known
         self.ray = None
@@ -225,6 +226,7 @@ class Supervisor:
         self.options.runs_dir.mkdir(parents=True, exist_ok=True)
         if self.ray is not None:
             await self.ray.connect()
+            self.gpu_count = await self.ray.gpu_count()
         self.link = LinkServer(self, self.options.link_host)
         await self.link.start()
         for row in await self.store.runs_in_states(ACTIVE_STATES):
@@ -282,7 +284,7 @@ class Supervisor:
 
     def capacity(self) -> tuple[int, int, int]:
         """(active runs, maximum, GPUs visible)."""
-        return len(self._slots), self.options.max_concurrent_runs, self.options.gpu_count
+        return len(self._slots), self.options.max_concurrent_runs, self.gpu_count
 
     def pid_of(self, run_id: str) -> int | None:
         handle = self._handles.get(run_id)
@@ -308,8 +310,8 @@ class Supervisor:
                                   reason="MODEL_REQUIRED", metadata={"field": "run.model"})
         if request.gpu_count < 0:
             raise InvalidArgument(f"gpu_count must be 0 or more, got {request.gpu_count}", reason="INVALID_GPU_COUNT")
-        if request.gpu_count > self.options.gpu_count:
-            raise FailedPrecondition(gpu_shortfall(request.gpu_count, self.options.gpu_count), reason="NOT_ENOUGH_GPUS")
+        if request.gpu_count > self.gpu_count:
+            raise FailedPrecondition(gpu_shortfall(request.gpu_count, self.gpu_count), reason="NOT_ENOUGH_GPUS")
         if request.dataset and request.train_rows:
             raise InvalidArgument("give either run.dataset or train_rows, not both", reason="ROWS_CONFLICT")
         if not request.dataset and not request.train_rows:
@@ -366,7 +368,7 @@ class Supervisor:
                     f"the trainer already runs {len(self._slots)} of at most {self.options.max_concurrent_runs} "
                     "concurrent runs; try again when one ends", reason="TRAINER_AT_CAPACITY",
                     metadata={"active_runs": len(self._slots), "max_concurrent_runs": self.options.max_concurrent_runs})
-            free = [i for i in range(self.options.gpu_count) if i not in self._gpus_in_use]
+            free = [i for i in range(self.gpu_count) if i not in self._gpus_in_use]
             if gpu_count > len(free):
                 raise ResourceExhausted(f"{gpu_count} GPU(s) asked for, {len(free)} free; try again when a run ends",
                                         reason="TRAINER_AT_CAPACITY", metadata={"free_gpus": len(free)})

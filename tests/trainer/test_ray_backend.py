@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import grpc
 import psutil
 import pytest
 
@@ -113,6 +114,14 @@ async def test_a_run_lands_on_the_node_it_asks_for_and_trains_the_local_backends
         assert max(abs(ours[s] - local_losses[s]) for s in ours) <= 1e-6
         row = await stub.GetRun(pb.GetRunRequest(name=run.name))
         assert row.attempts == 1
+        # The GPUs a run may ask for are the cluster's (node C declares one), not the trainer machine's.
+        assert (await stub.GetCapacity(pb.GetCapacityRequest())).gpu_count == 1
+        too_many = create_request("too-many-gpus", validation=False)
+        too_many.run.gpu_count = 2
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.CreateRun(too_many)
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "asks for 2 GPU(s) but this trainer has 1" in refused.value.details()
         await channel.close()
     finally:
         _stop(service)
