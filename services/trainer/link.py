@@ -17,7 +17,6 @@ so training never waits on the network; `drain` waits at the end until the train
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import os
@@ -32,7 +31,8 @@ import grpc
 
 from finetune.trainer.internal.v1 import worker_link_pb2 as pb
 from finetune.trainer.internal.v1 import worker_link_pb2_grpc as pb_grpc
-from services.common.errors import FailedPrecondition, InvalidArgument, Unauthenticated, Unavailable
+from services.common.errors import FinetuneError, InvalidArgument
+from services.common.grpc_errors import abort_args
 from services.trainer.control import Command, QueueControl
 
 log = logging.getLogger("finetune.trainer.link")
@@ -237,7 +237,7 @@ def _exit_rejected(message: str) -> None:
 class LinkedRuns(Protocol):
     """What the link server needs from the supervisor."""
 
-    def link_session(self, hello: pb.Hello, token: str) -> LinkSession: ...
+    def link_session(self, hello: pb.Hello, authorization: str) -> LinkSession: ...
 
 
 class LinkSession:
@@ -304,23 +304,17 @@ class _Servicer(pb_grpc.WorkerLinkServiceServicer):
         self.runs = runs
 
     async def Connect(self, request_iterator, context):  # noqa: N802 - gRPC's method name
-        token = dict(context.invocation_metadata() or ()).get("authorization", "").removeprefix("Bearer ").strip()
+        authorization = dict(context.invocation_metadata() or ()).get("authorization", "")
         try:
             first = await anext(aiter(request_iterator), None)
             if first is None or first.WhichOneof("message") != "hello":
                 raise InvalidArgument("the first message of a worker link must be its hello", reason="HELLO_REQUIRED")
-            session = self.runs.link_session(first.hello, token)
-        except (Unauthenticated, FailedPrecondition, InvalidArgument, Unavailable) as exc:
-            code = {Unauthenticated: grpc.StatusCode.UNAUTHENTICATED, FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
-                    InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT, Unavailable: grpc.StatusCode.UNAVAILABLE}[type(exc)]
-            await context.abort(code, exc.message)
+            session = self.runs.link_session(first.hello, authorization)
+        except FinetuneError as exc:
+            await context.abort(*abort_args(exc))
             return
         async for response in session.serve(request_iterator):
             yield response
-
-
-def tokens_match(given: str, expected: str) -> bool:
-    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
 class LinkServer:

@@ -50,7 +50,8 @@ from services.common.errors import (
 from services.common.ids import new_id, parse_name
 from services.common.hyperparameters import TrainingConfig, gpu_shortfall
 from services.trainer.control import Command
-from services.trainer.link import LinkServer, LinkSession, read_link_file, tokens_match, write_link_file
+from services.common.tokens import bearer_matches
+from services.trainer.link import LinkServer, LinkSession, read_link_file, write_link_file
 from services.trainer.events import EventLog
 from services.trainer.monitor import AlertRules, ProcessUsage, ResourceSampler, Thresholds, process_tree_rss
 from services.trainer.processes import WarmPool, create_time, die_with_parent, kill_run_workers, kill_tree
@@ -537,11 +538,8 @@ class Supervisor:
         settings = read_link_file(handle.run_dir)
         if worker is None or not settings or int(settings.get("attempt", 0)) != handle.attempt:
             return False
-        handle.proc, handle.link_token = worker, settings["token"]
-        handle.commands, handle.next_command = [], time.time_ns() // 1000  # above any id an earlier trainer sent
-        self._repeat_sticky_commands(handle)
-        await asyncio.to_thread(write_link_file, handle.run_dir, address=self.link.address, run=handle.run_id,
-                                attempt=handle.attempt, token=handle.link_token)
+        handle.proc = worker
+        await self._open_link(handle, settings["token"], first_command=time.time_ns() // 1000)  # above any id sent before
         self.events.publish(handle.run_id, "log", {"level": "info", "source": "trainer", "message": (
             f"the trainer restarted; re-attached to the run's worker on Ray node {worker.node_ip}, which trained on")})
         return True
@@ -561,11 +559,7 @@ class Supervisor:
         self._close_session(handle)
         if not handle.cancel_requested:
             handle.attempt += 1  # a worker that only resends its predecessor's lines is no new attempt
-        handle.link_token = secrets.token_urlsafe(24)
-        handle.commands, handle.next_command = [], 1
-        self._repeat_sticky_commands(handle)
-        await asyncio.to_thread(write_link_file, handle.run_dir, address=self.link.address, run=handle.run_id,
-                                attempt=handle.attempt, token=handle.link_token)
+        await self._open_link(handle, secrets.token_urlsafe(24), first_command=1)
         handle.proc = await self._spawn(handle)
         remote = _remote(handle.proc)
         values = {"attempts": handle.attempt, "worker_pid": handle.proc.pid,
@@ -589,6 +583,15 @@ class Supervisor:
             values["start_time"] = now()
         self.events.publish(handle.run_id, "state", {"state": RUNNING, "previous": previous, "message": message,
                                                      "attempt": handle.attempt}, run_values=values)
+
+    async def _open_link(self, handle: _Handle, token: str, first_command: int) -> None:
+        """Let the attempt's worker connect with `token` (written to its link file with this trainer's address),
+        its commands numbered from `first_command`, the sticky ones queued first."""
+        handle.link_token = token
+        handle.commands, handle.next_command = [], first_command
+        self._repeat_sticky_commands(handle)
+        await asyncio.to_thread(write_link_file, handle.run_dir, address=self.link.address, run=handle.run_id,
+                                attempt=handle.attempt, token=token)
 
     def _repeat_sticky_commands(self, handle: _Handle) -> None:
         """A new worker knows no earlier command: repeat the ones that still hold."""
@@ -628,14 +631,14 @@ class Supervisor:
 
     # ------------------------------------------------------------------------------ the worker link
 
-    def link_session(self, hello: link_pb.Hello, token: str) -> LinkSession:
-        """Accept a worker's stream (`services.trainer.link`): the current attempt's, with its token."""
+    def link_session(self, hello: link_pb.Hello, authorization: str) -> LinkSession:
+        """Accept a worker's stream (`services.trainer.link`): the current attempt's, with its token as Bearer."""
         handle = self._handles.get(hello.run)
         if (handle is None and not self._started) or (handle is not None and not handle.link_token):
             raise Unavailable("the trainer is starting; connect again", reason="TRAINER_STARTING")  # the worker retries
         if handle is None or handle.finished:
             raise FailedPrecondition(f"run 'runs/{hello.run}' is not supervised by this trainer", reason="RUN_NOT_SUPERVISED")
-        if hello.attempt != handle.attempt or not tokens_match(token, handle.link_token):
+        if hello.attempt != handle.attempt or not bearer_matches(authorization, handle.link_token):
             raise Unauthenticated(f"wrong or stale link token for attempt {hello.attempt} of run 'runs/{hello.run}' "
                                   f"(the current attempt is {handle.attempt})")
         self._close_session(handle)
