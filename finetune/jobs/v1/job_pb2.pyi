@@ -44,7 +44,7 @@ JOB_PRIORITY_MEDIUM: JobPriority
 JOB_PRIORITY_LOW: JobPriority
 
 class Job(_message.Message):
-    __slots__ = ("name", "job_uid", "display_name", "description", "tags", "configuration", "model_saving", "priority", "timeout", "gpu_count", "state", "state_reason", "error", "transitions", "attempts", "max_attempts", "trainer", "metrics", "warnings", "sweep", "trial_number", "output_dir", "create_time", "start_time", "end_time", "update_time", "metadata")
+    __slots__ = ("name", "job_uid", "display_name", "description", "tags", "configuration", "model_saving", "priority", "timeout", "gpu_count", "state", "state_reason", "error", "transitions", "attempts", "max_attempts", "trainer", "metrics", "warnings", "sweep", "trial_number", "output_dir", "create_time", "start_time", "end_time", "update_time", "metadata", "workers", "waiting_for", "placement")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -79,6 +79,9 @@ class Job(_message.Message):
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    WAITING_FOR_FIELD_NUMBER: _ClassVar[int]
+    PLACEMENT_FIELD_NUMBER: _ClassVar[int]
     name: str
     job_uid: str
     display_name: str
@@ -106,7 +109,10 @@ class Job(_message.Message):
     end_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     metadata: _containers.ScalarMap[str, str]
-    def __init__(self, name: _Optional[str] = ..., job_uid: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., configuration: _Optional[_Union[JobConfiguration, _Mapping]] = ..., model_saving: _Optional[_Union[_run_pb2.ModelSaving, _Mapping]] = ..., priority: _Optional[_Union[JobPriority, str]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., gpu_count: _Optional[int] = ..., state: _Optional[_Union[JobState, str]] = ..., state_reason: _Optional[str] = ..., error: _Optional[str] = ..., transitions: _Optional[_Iterable[_Union[StateTransition, _Mapping]]] = ..., attempts: _Optional[int] = ..., max_attempts: _Optional[int] = ..., trainer: _Optional[str] = ..., metrics: _Optional[_Union[JobMetrics, _Mapping]] = ..., warnings: _Optional[_Iterable[_Union[_configuration_pb2.ValidationIssue, _Mapping]]] = ..., sweep: _Optional[str] = ..., trial_number: _Optional[int] = ..., output_dir: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    workers: int
+    waiting_for: str
+    placement: str
+    def __init__(self, name: _Optional[str] = ..., job_uid: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., configuration: _Optional[_Union[JobConfiguration, _Mapping]] = ..., model_saving: _Optional[_Union[_run_pb2.ModelSaving, _Mapping]] = ..., priority: _Optional[_Union[JobPriority, str]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., gpu_count: _Optional[int] = ..., state: _Optional[_Union[JobState, str]] = ..., state_reason: _Optional[str] = ..., error: _Optional[str] = ..., transitions: _Optional[_Iterable[_Union[StateTransition, _Mapping]]] = ..., attempts: _Optional[int] = ..., max_attempts: _Optional[int] = ..., trainer: _Optional[str] = ..., metrics: _Optional[_Union[JobMetrics, _Mapping]] = ..., warnings: _Optional[_Iterable[_Union[_configuration_pb2.ValidationIssue, _Mapping]]] = ..., sweep: _Optional[str] = ..., trial_number: _Optional[int] = ..., output_dir: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., workers: _Optional[int] = ..., waiting_for: _Optional[str] = ..., placement: _Optional[str] = ...) -> None: ...
 
 class ResourceReference(_message.Message):
     __slots__ = ("uid", "name")

@@ -88,7 +88,7 @@ class GetBestConfigurationRequest(_message.Message):
     def __init__(self, mode: _Optional[str] = ...) -> None: ...
 
 class CreateJobRequest(_message.Message):
-    __slots__ = ("name", "description", "tags", "configuration", "model_saving", "priority", "timeout", "gpu_count", "mode", "job_id", "validate_only", "metadata")
+    __slots__ = ("name", "description", "tags", "configuration", "model_saving", "priority", "timeout", "gpu_count", "mode", "job_id", "validate_only", "metadata", "workers")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -108,6 +108,7 @@ class CreateJobRequest(_message.Message):
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     tags: _containers.RepeatedScalarFieldContainer[str]
@@ -120,7 +121,8 @@ class CreateJobRequest(_message.Message):
     job_id: str
     validate_only: bool
     metadata: _containers.ScalarMap[str, str]
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., configuration: _Optional[_Union[_job_pb2.JobConfiguration, _Mapping]] = ..., model_saving: _Optional[_Union[_run_pb2.ModelSaving, _Mapping]] = ..., priority: _Optional[_Union[_job_pb2.JobPriority, str]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., gpu_count: _Optional[int] = ..., mode: _Optional[_Union[_configuration_pb2.ConfigurationMode, str]] = ..., job_id: _Optional[str] = ..., validate_only: _Optional[bool] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    workers: int
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., configuration: _Optional[_Union[_job_pb2.JobConfiguration, _Mapping]] = ..., model_saving: _Optional[_Union[_run_pb2.ModelSaving, _Mapping]] = ..., priority: _Optional[_Union[_job_pb2.JobPriority, str]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., gpu_count: _Optional[int] = ..., mode: _Optional[_Union[_configuration_pb2.ConfigurationMode, str]] = ..., job_id: _Optional[str] = ..., validate_only: _Optional[bool] = ..., metadata: _Optional[_Mapping[str, str]] = ..., workers: _Optional[int] = ...) -> None: ...
 
 class GetJobRequest(_message.Message):
     __slots__ = ("name",)

@@ -38,7 +38,7 @@ ALERT_LEVEL_WARNING: AlertLevel
 ALERT_LEVEL_CRITICAL: AlertLevel
 
 class Run(_message.Message):
-    __slots__ = ("name", "job_id", "state", "model", "dataset", "hyperparameters", "model_saving", "gpu_count", "progress", "error", "error_reason", "attempts", "stopped_early", "output_dir", "last_sequence", "create_time", "start_time", "end_time")
+    __slots__ = ("name", "job_id", "state", "model", "dataset", "hyperparameters", "model_saving", "gpu_count", "progress", "error", "error_reason", "attempts", "stopped_early", "output_dir", "last_sequence", "create_time", "start_time", "end_time", "workers", "placement")
     NAME_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +57,8 @@ class Run(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
+    PLACEMENT_FIELD_NUMBER: _ClassVar[int]
     name: str
     job_id: str
     state: RunState
@@ -75,7 +77,9 @@ class Run(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     start_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., job_id: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., model: _Optional[str] = ..., dataset: _Optional[str] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., model_saving: _Optional[_Union[ModelSaving, _Mapping]] = ..., gpu_count: _Optional[int] = ..., progress: _Optional[_Union[RunProgress, _Mapping]] = ..., error: _Optional[str] = ..., error_reason: _Optional[str] = ..., attempts: _Optional[int] = ..., stopped_early: _Optional[bool] = ..., output_dir: _Optional[str] = ..., last_sequence: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    workers: int
+    placement: str
+    def __init__(self, name: _Optional[str] = ..., job_id: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., model: _Optional[str] = ..., dataset: _Optional[str] = ..., hyperparameters: _Optional[_Union[Hyperparameters, _Mapping]] = ..., model_saving: _Optional[_Union[ModelSaving, _Mapping]] = ..., gpu_count: _Optional[int] = ..., progress: _Optional[_Union[RunProgress, _Mapping]] = ..., error: _Optional[str] = ..., error_reason: _Optional[str] = ..., attempts: _Optional[int] = ..., stopped_early: _Optional[bool] = ..., output_dir: _Optional[str] = ..., last_sequence: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., workers: _Optional[int] = ..., placement: _Optional[str] = ...) -> None: ...
 
 class Hyperparameters(_message.Message):
     __slots__ = ("learning_rate", "batch_size", "epochs", "warmup_steps", "warmup_ratio", "weight_decay", "gradient_accumulation_steps", "max_grad_norm", "optimizer", "scheduler", "save_steps", "eval_steps", "logging_steps", "seed", "early_stopping_patience", "early_stopping_threshold", "timeout_seconds", "max_seq_length", "lora_r", "lora_alpha", "lora_dropout", "target_modules", "max_steps", "keep_checkpoints", "packing", "uid")
@@ -257,7 +261,7 @@ class Evaluation(_message.Message):
     def __init__(self, step: _Optional[int] = ..., epoch: _Optional[float] = ..., validation_loss: _Optional[float] = ..., perplexity: _Optional[float] = ..., metrics: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class ResourceSample(_message.Message):
-    __slots__ = ("cpu_percent", "cpu_count", "memory_percent", "memory_used_bytes", "memory_total_bytes", "process_rss_bytes", "disk_read_bytes_per_second", "disk_write_bytes_per_second", "network_sent_bytes_per_second", "network_received_bytes_per_second", "gpus", "disk_percent", "time", "process_cpu_percent")
+    __slots__ = ("cpu_percent", "cpu_count", "memory_percent", "memory_used_bytes", "memory_total_bytes", "process_rss_bytes", "disk_read_bytes_per_second", "disk_write_bytes_per_second", "network_sent_bytes_per_second", "network_received_bytes_per_second", "gpus", "disk_percent", "time", "process_cpu_percent", "node")
     CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
     CPU_COUNT_FIELD_NUMBER: _ClassVar[int]
     MEMORY_PERCENT_FIELD_NUMBER: _ClassVar[int]
@@ -272,6 +276,7 @@ class ResourceSample(_message.Message):
     DISK_PERCENT_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     PROCESS_CPU_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
     cpu_percent: float
     cpu_count: int
     memory_percent: float
@@ -286,7 +291,8 @@ class ResourceSample(_message.Message):
     disk_percent: float
     time: _timestamp_pb2.Timestamp
     process_cpu_percent: float
-    def __init__(self, cpu_percent: _Optional[float] = ..., cpu_count: _Optional[int] = ..., memory_percent: _Optional[float] = ..., memory_used_bytes: _Optional[int] = ..., memory_total_bytes: _Optional[int] = ..., process_rss_bytes: _Optional[int] = ..., disk_read_bytes_per_second: _Optional[float] = ..., disk_write_bytes_per_second: _Optional[float] = ..., network_sent_bytes_per_second: _Optional[float] = ..., network_received_bytes_per_second: _Optional[float] = ..., gpus: _Optional[_Iterable[_Union[GpuSample, _Mapping]]] = ..., disk_percent: _Optional[float] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., process_cpu_percent: _Optional[float] = ...) -> None: ...
+    node: str
+    def __init__(self, cpu_percent: _Optional[float] = ..., cpu_count: _Optional[int] = ..., memory_percent: _Optional[float] = ..., memory_used_bytes: _Optional[int] = ..., memory_total_bytes: _Optional[int] = ..., process_rss_bytes: _Optional[int] = ..., disk_read_bytes_per_second: _Optional[float] = ..., disk_write_bytes_per_second: _Optional[float] = ..., network_sent_bytes_per_second: _Optional[float] = ..., network_received_bytes_per_second: _Optional[float] = ..., gpus: _Optional[_Iterable[_Union[GpuSample, _Mapping]]] = ..., disk_percent: _Optional[float] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., process_cpu_percent: _Optional[float] = ..., node: _Optional[str] = ...) -> None: ...
 
 class GpuSample(_message.Message):
     __slots__ = ("index", "name", "utilization_percent", "memory_used_bytes", "memory_total_bytes", "temperature_celsius", "power_watts")

@@ -434,11 +434,17 @@ class GetCapacityRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Capacity(_message.Message):
-    __slots__ = ("active_runs", "max_concurrent_runs", "gpu_count")
+    __slots__ = ("active_runs", "max_concurrent_runs", "gpu_count", "free_gpus", "free_runs", "backend")
     ACTIVE_RUNS_FIELD_NUMBER: _ClassVar[int]
     MAX_CONCURRENT_RUNS_FIELD_NUMBER: _ClassVar[int]
     GPU_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FREE_GPUS_FIELD_NUMBER: _ClassVar[int]
+    FREE_RUNS_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
     active_runs: int
     max_concurrent_runs: int
     gpu_count: int
-    def __init__(self, active_runs: _Optional[int] = ..., max_concurrent_runs: _Optional[int] = ..., gpu_count: _Optional[int] = ...) -> None: ...
+    free_gpus: int
+    free_runs: int
+    backend: str
+    def __init__(self, active_runs: _Optional[int] = ..., max_concurrent_runs: _Optional[int] = ..., gpu_count: _Optional[int] = ..., free_gpus: _Optional[int] = ..., free_runs: _Optional[int] = ..., backend: _Optional[str] = ...) -> None: ...

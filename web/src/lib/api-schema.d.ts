@@ -2110,6 +2110,8 @@ export interface components {
             metadata?: {
                 [key: string]: string;
             };
+            /** Format: int32 */
+            workers?: number;
         };
         "finetune.jobs.v1.JobConfiguration": {
             model?: components["schemas"]["finetune.jobs.v1.ResourceReference"];
@@ -2169,6 +2171,10 @@ export interface components {
             metadata?: {
                 [key: string]: string;
             };
+            /** Format: int32 */
+            workers?: number;
+            waiting_for?: string;
+            placement?: string;
         };
         "finetune.jobs.v1.StateTransition": {
             /** Format: int64 */
@@ -2481,6 +2487,9 @@ export interface components {
             start_time?: string;
             /** Format: date-time */
             end_time?: string;
+            /** Format: int32 */
+            workers?: number;
+            placement?: string;
         };
         "finetune.trainer.v1.RunProgress": {
             /** Format: int64 */
@@ -2600,6 +2609,7 @@ export interface components {
             time?: string;
             /** Format: double */
             process_cpu_percent?: number;
+            node?: string;
         };
         "finetune.trainer.v1.GpuSample": {
             /** Format: int32 */
@@ -2816,6 +2826,11 @@ export interface components {
             max_concurrent_runs?: number;
             /** Format: int32 */
             gpu_count?: number;
+            /** Format: int32 */
+            free_gpus?: number;
+            /** Format: int32 */
+            free_runs?: number;
+            backend?: string;
         };
         "finetune.trainer.v1.ProfileRunRequest": {
             name?: string;

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.finetune/trainer/internal/v1/worker_link.proto\x12\x1c\x66inetune.trainer.internal.v1\"\xcf\x01\n\x0e\x43onnectRequest\x12\x34\n\x05hello\x18\x01 \x01(\x0b\x32#.finetune.trainer.internal.v1.HelloH\x00\x12;\n\x05\x65vent\x18\x02 \x01(\x0b\x32*.finetune.trainer.internal.v1.JournalEventH\x00\x12?\n\x0b\x63ommand_ack\x18\x03 \x01(\x0b\x32(.finetune.trainer.internal.v1.CommandAckH\x00\x42\t\n\x07message\"@\n\x05Hello\x12\x0b\n\x03run\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x0b\n\x03pid\x18\x03 \x01(\x03\x12\x0c\n\x04node\x18\x04 \x01(\t\"0\n\x0cJournalEvent\x12\x12\n\nend_offset\x18\x01 \x01(\x03\x12\x0c\n\x04json\x18\x02 \x01(\t\"\x18\n\nCommandAck\x12\n\n\x02id\x18\x01 \x01(\x03\"\xd3\x01\n\x0f\x43onnectResponse\x12\x38\n\x07welcome\x18\x01 \x01(\x0b\x32%.finetune.trainer.internal.v1.WelcomeH\x00\x12;\n\tevent_ack\x18\x02 \x01(\x0b\x32&.finetune.trainer.internal.v1.EventAckH\x00\x12>\n\x07\x63ommand\x18\x03 \x01(\x0b\x32+.finetune.trainer.internal.v1.WorkerCommandH\x00\x42\t\n\x07message\"0\n\x07Welcome\x12\x15\n\rstored_offset\x18\x01 \x01(\x03\x12\x0e\n\x06\x66inish\x18\x02 \x01(\x08\"!\n\x08\x45ventAck\x12\x15\n\rstored_offset\x18\x01 \x01(\x03\"J\n\rWorkerCommand\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0f\n\x07\x63ommand\x18\x02 \x01(\t\x12\x12\n\x05value\x18\x03 \x01(\x01H\x00\x88\x01\x01\x42\x08\n\x06_value2\x7f\n\x11WorkerLinkService\x12j\n\x07\x43onnect\x12,.finetune.trainer.internal.v1.ConnectRequest\x1a-.finetune.trainer.internal.v1.ConnectResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.finetune/trainer/internal/v1/worker_link.proto\x12\x1c\x66inetune.trainer.internal.v1\"\x92\x02\n\x0e\x43onnectRequest\x12\x34\n\x05hello\x18\x01 \x01(\x0b\x32#.finetune.trainer.internal.v1.HelloH\x00\x12;\n\x05\x65vent\x18\x02 \x01(\x0b\x32*.finetune.trainer.internal.v1.JournalEventH\x00\x12?\n\x0b\x63ommand_ack\x18\x03 \x01(\x0b\x32(.finetune.trainer.internal.v1.CommandAckH\x00\x12\x41\n\tresources\x18\x04 \x01(\x0b\x32,.finetune.trainer.internal.v1.ResourceSampleH\x00\x42\t\n\x07message\"\x1e\n\x0eResourceSample\x12\x0c\n\x04json\x18\x01 \x01(\t\"@\n\x05Hello\x12\x0b\n\x03run\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\x12\x0b\n\x03pid\x18\x03 \x01(\x03\x12\x0c\n\x04node\x18\x04 \x01(\t\"0\n\x0cJournalEvent\x12\x12\n\nend_offset\x18\x01 \x01(\x03\x12\x0c\n\x04json\x18\x02 \x01(\t\"\x18\n\nCommandAck\x12\n\n\x02id\x18\x01 \x01(\x03\"\xd3\x01\n\x0f\x43onnectResponse\x12\x38\n\x07welcome\x18\x01 \x01(\x0b\x32%.finetune.trainer.internal.v1.WelcomeH\x00\x12;\n\tevent_ack\x18\x02 \x01(\x0b\x32&.finetune.trainer.internal.v1.EventAckH\x00\x12>\n\x07\x63ommand\x18\x03 \x01(\x0b\x32+.finetune.trainer.internal.v1.WorkerCommandH\x00\x42\t\n\x07message\"0\n\x07Welcome\x12\x15\n\rstored_offset\x18\x01 \x01(\x03\x12\x0e\n\x06\x66inish\x18\x02 \x01(\x08\"!\n\x08\x45ventAck\x12\x15\n\rstored_offset\x18\x01 \x01(\x03\"J\n\rWorkerCommand\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0f\n\x07\x63ommand\x18\x02 \x01(\t\x12\x12\n\x05value\x18\x03 \x01(\x01H\x00\x88\x01\x01\x42\x08\n\x06_value2\x7f\n\x11WorkerLinkService\x12j\n\x07\x43onnect\x12,.finetune.trainer.internal.v1.ConnectRequest\x1a-.finetune.trainer.internal.v1.ConnectResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,21 +32,23 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'finetune.trainer.internal.v
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CONNECTREQUEST']._serialized_start=81
-  _globals['_CONNECTREQUEST']._serialized_end=288
-  _globals['_HELLO']._serialized_start=290
-  _globals['_HELLO']._serialized_end=354
-  _globals['_JOURNALEVENT']._serialized_start=356
-  _globals['_JOURNALEVENT']._serialized_end=404
-  _globals['_COMMANDACK']._serialized_start=406
-  _globals['_COMMANDACK']._serialized_end=430
-  _globals['_CONNECTRESPONSE']._serialized_start=433
-  _globals['_CONNECTRESPONSE']._serialized_end=644
-  _globals['_WELCOME']._serialized_start=646
-  _globals['_WELCOME']._serialized_end=694
-  _globals['_EVENTACK']._serialized_start=696
-  _globals['_EVENTACK']._serialized_end=729
-  _globals['_WORKERCOMMAND']._serialized_start=731
-  _globals['_WORKERCOMMAND']._serialized_end=805
-  _globals['_WORKERLINKSERVICE']._serialized_start=807
-  _globals['_WORKERLINKSERVICE']._serialized_end=934
+  _globals['_CONNECTREQUEST']._serialized_end=355
+  _globals['_RESOURCESAMPLE']._serialized_start=357
+  _globals['_RESOURCESAMPLE']._serialized_end=387
+  _globals['_HELLO']._serialized_start=389
+  _globals['_HELLO']._serialized_end=453
+  _globals['_JOURNALEVENT']._serialized_start=455
+  _globals['_JOURNALEVENT']._serialized_end=503
+  _globals['_COMMANDACK']._serialized_start=505
+  _globals['_COMMANDACK']._serialized_end=529
+  _globals['_CONNECTRESPONSE']._serialized_start=532
+  _globals['_CONNECTRESPONSE']._serialized_end=743
+  _globals['_WELCOME']._serialized_start=745
+  _globals['_WELCOME']._serialized_end=793
+  _globals['_EVENTACK']._serialized_start=795
+  _globals['_EVENTACK']._serialized_end=828
+  _globals['_WORKERCOMMAND']._serialized_start=830
+  _globals['_WORKERCOMMAND']._serialized_end=904
+  _globals['_WORKERLINKSERVICE']._serialized_start=906
+  _globals['_WORKERLINKSERVICE']._serialized_end=1033
 # @@protoc_insertion_point(module_scope)

@@ -6,14 +6,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ConnectRequest(_message.Message):
-    __slots__ = ("hello", "event", "command_ack")
+    __slots__ = ("hello", "event", "command_ack", "resources")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     EVENT_FIELD_NUMBER: _ClassVar[int]
     COMMAND_ACK_FIELD_NUMBER: _ClassVar[int]
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
     hello: Hello
     event: JournalEvent
     command_ack: CommandAck
-    def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., event: _Optional[_Union[JournalEvent, _Mapping]] = ..., command_ack: _Optional[_Union[CommandAck, _Mapping]] = ...) -> None: ...
+    resources: ResourceSample
+    def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., event: _Optional[_Union[JournalEvent, _Mapping]] = ..., command_ack: _Optional[_Union[CommandAck, _Mapping]] = ..., resources: _Optional[_Union[ResourceSample, _Mapping]] = ...) -> None: ...
+
+class ResourceSample(_message.Message):
+    __slots__ = ("json",)
+    JSON_FIELD_NUMBER: _ClassVar[int]
+    json: str
+    def __init__(self, json: _Optional[str] = ...) -> None: ...
 
 class Hello(_message.Message):
     __slots__ = ("run", "attempt", "pid", "node")
