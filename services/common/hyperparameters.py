@@ -206,6 +206,20 @@ def target_modules_error(target_modules: list[str], available: list[str]) -> Inv
                                       f"{', '.join(available)} (or use {ALL_LINEAR!r})", ", ".join(available))
 
 
+MAX_WORKERS = 64  # data-parallel ranks one run may ask for
+
+
+def workers_problem(workers: int, gpu_count: int) -> str:
+    """What is wrong with a run's `workers` (data-parallel ranks) beside its `gpu_count`; "" when nothing is
+    (the trainer and the jobs service say it alike)."""
+    if not 0 <= workers <= MAX_WORKERS:
+        return f"workers must be in [0, {MAX_WORKERS}] (0: one per GPU, or one on the CPU), got {workers}"
+    if gpu_count > 0 and workers not in (0, gpu_count):
+        return (f"a run on GPUs has one worker per GPU: leave workers 0 or set it to gpu_count ({gpu_count}), "
+                f"got {workers}")
+    return ""
+
+
 def gpu_shortfall(asked: int, available: int, where: str = "this trainer") -> str:
     """What is wrong with a run that asks for more GPUs than `where` has (the trainer and the jobs service say it alike)."""
     return f"the run asks for {asked} GPU(s) but {where} has {available}; use gpu_count 0 to train on the CPU"

@@ -37,19 +37,23 @@ from services.trainer.control import Command, QueueControl
 
 log = logging.getLogger("finetune.trainer.link")
 
-LINK_FILE = "link.json"  # {"address", "run", "attempt", "token"}: written 0600 by the trainer before each attempt
+LINK_FILE = "link.json"  # {"address", "run", "attempt", "token", "sample_interval"}: written 0600 by the trainer per attempt
+NODE_ENV = "FINETUNE_WORKER_NODE"  # the node's name in a remote worker's resource samples (its Ray node address)
 _RECONNECT_MAX_SECONDS = 2.0
 _FINAL = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.FAILED_PRECONDITION)  # not worth another try
 
 
-def write_link_file(run_dir: Path, *, address: str, run: str, attempt: int, token: str) -> None:
-    """The attempt's link settings, readable by the trainer's user only (the token is a secret)."""
+def write_link_file(run_dir: Path, *, address: str, run: str, attempt: int, token: str, sample_interval: float = 0.0) -> None:
+    """The attempt's link settings, readable by the trainer's user only (the token is a secret). With a
+    `sample_interval` the worker sends a resource sample of its node that often (a worker the trainer's own
+    samples cannot see: on another node)."""
     path = Path(run_dir) / LINK_FILE
     partial = path.with_name(LINK_FILE + ".partial")
     partial.unlink(missing_ok=True)
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as f:
-        json.dump({"address": address, "run": run, "attempt": attempt, "token": token}, f)
+        json.dump({"address": address, "run": run, "attempt": attempt, "token": token,
+                   "sample_interval": sample_interval}, f)
     os.replace(partial, path)
 
 
@@ -82,8 +86,9 @@ class JournalLink:
     ends this process at once, before it can write to a run directory that is no longer its own."""
 
     def __init__(self, journal: Path, settings: dict, commands: QueueControl,
-                 on_rejected: Callable[[str], None] | None = None, settings_file: Path | None = None) -> None:
+                 on_rejected: Callable[[str], None] | None = None, settings_file: Path | None = None, base: int = 0) -> None:
         self.journal = Path(journal)
+        self.base = base  # the journal offset of the file's first byte (a journal begun on another node's attempt)
         self.settings = dict(settings)
         self.settings_file = settings_file  # re-read before each reconnect: a restarted trainer listens elsewhere
         self.commands = commands
@@ -92,16 +97,38 @@ class JournalLink:
         self.welcomed = threading.Event()
         self._cond = threading.Condition()
         self.journal.touch()
-        self._written = self.journal.stat().st_size
+        self._written = base + self.journal.stat().st_size
         self._stored = -1
         self._last_command = 0
+        self._sample: str | None = None  # the newest resource sample not yet sent (JSON)
         self._closed = False
         self._channel: grpc.Channel | None = None
         self._thread = threading.Thread(target=self._run, name="worker-link", daemon=True)
 
     def start(self) -> JournalLink:
         self._thread.start()
+        interval = float(self.settings.get("sample_interval") or 0.0)
+        if interval > 0:
+            threading.Thread(target=self._sample_forever, args=(interval,), name="worker-samples", daemon=True).start()
         return self
+
+    def _sample_forever(self, interval: float) -> None:
+        """Sample this node and this worker's process tree every `interval` seconds; only the newest unsent one
+        is kept (a sample is a reading, not a record)."""
+        from services.trainer.monitor import ProcessUsage, ResourceSampler, sample_with_process
+
+        sampler, usage, node = ResourceSampler(self.journal.parent), ProcessUsage(), os.environ.get(NODE_ENV) or socket.gethostname()
+        usage.cpu_percent(os.getpid())  # primes the process's counter: its first reading would say 0
+        while not self._closed:
+            time.sleep(interval)
+            try:
+                sample = {**sample_with_process(sampler, usage, os.getpid()), "node": node}
+            except Exception:  # noqa: BLE001 - a failed sample is skipped, never fatal to training
+                log.exception("resource sample failed")
+                continue
+            with self._cond:
+                self._sample = json.dumps(sample)
+                self._cond.notify_all()
 
     def wrote(self, size: int) -> None:
         with self._cond:
@@ -201,19 +228,22 @@ class JournalLink:
         while not session.welcomed.wait(0.5):
             if session.dead or self._closed:
                 return
-        position, partial = session.read_from, b""
+        position, partial = max(session.read_from, self.base), b""
         with open(self.journal, "rb") as journal:
-            journal.seek(position)
+            journal.seek(position - self.base)
             while True:
                 with self._cond:
-                    while not (session.dead or self._closed or session.acks or self._written > position):
+                    while not (session.dead or self._closed or session.acks or self._written > position or self._sample):
                         self._cond.wait()
                     if session.dead or self._closed:
                         return
                     acks, session.acks = session.acks, []
+                    sample, self._sample = self._sample, None
                     upto = self._written
                 for command_id in acks:
                     yield pb.ConnectRequest(command_ack=pb.CommandAck(id=command_id))
+                if sample:
+                    yield pb.ConnectRequest(resources=pb.ResourceSample(json=sample))
                 if upto > position:
                     data = partial + journal.read(upto - position)
                     offset = position - len(partial)

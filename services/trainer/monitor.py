@@ -168,6 +168,12 @@ class ProcessUsage:
             del self._trees[pid]
 
 
+def sample_with_process(sampler: ResourceSampler, usage: ProcessUsage, pid: int) -> dict:
+    """The machine now, with the process tree of `pid`'s resident bytes and CPU share (the run's own fields)."""
+    sample = sampler.sample(())
+    return {**sample, "process_rss_bytes": usage.rss(pid), "process_cpu_percent": usage.cpu_percent(pid)}
+
+
 def _read(fn, default):
     try:
         return fn()

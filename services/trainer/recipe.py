@@ -73,6 +73,8 @@ EventSink = Callable[[dict], None]
 class RunPaths:
     run_dir: Path
     model_path: Path
+    storage: Any = None  # a RunStorage every node sees: checkpoints and artifacts are uploaded there too
+    run_id: str = ""  # the run's id in that storage
 
     @property
     def checkpoints_dir(self) -> Path:
@@ -433,6 +435,8 @@ class Recipe:
                 optimizer_state=self.optimizer.state_dict(), scheduler_state=self.scheduler.state_dict(),
                 rng_states=rng_states, trainer_state=self._trainer_state(), keep=self.config.keep_checkpoints,
             )
+            if self.paths.storage is not None:  # reported once a worker on any node could resume from it
+                self.paths.storage.put_checkpoint(self.paths.run_id, path, self.config.keep_checkpoints)
             self._emit({"type": "checkpoint", "step": self.step, "path": str(path)})
         self.last_saved_step = self.step
         dist_utils.barrier(self.dist)
@@ -498,6 +502,8 @@ class Recipe:
             self.save_checkpoint()
         if self.dist.is_main:
             summary = self._write_artifacts(full, stop)
+            if self.paths.storage is not None:  # before the final state: the trainer fetches them on it
+                self.paths.storage.put_artifacts(self.paths.run_id, self.paths.artifacts_dir)
             self._emit({"type": "summary", **summary, "samples": [_clipped(r) for r in summary.get("samples", [])]})
         dist_utils.barrier(self.dist)
         self._emit_state(stop.state, stop.reason, stop.message)

@@ -72,7 +72,9 @@ def supervisor_options(settings: ServiceSettings, gpu_count: int) -> SupervisorO
         push_timeout=get("push_timeout_seconds", 120.0, float),
         prepare_retries=get("prepare_retries", 3, int),
         link_host=get("link_host", "127.0.0.1", str),
+        link_port=get("link_port", 0, int),
         backend=_backend(get("backend", "local", str)),
+        storage_url=get("storage_url", "", str).strip(),
         ray_address=get("ray_address", "", str),
         ray_resources=_json_object(get("ray_resources", "", str), "FINETUNE_TRAINER_RAY_RESOURCES"),
     )

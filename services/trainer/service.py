@@ -74,6 +74,7 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
             model_saving={f: getattr(run.model_saving, f) for f in _SAVING_FIELDS},
             hub_token=run.model_saving.hub_token,
             gpu_count=run.gpu_count,
+            workers=run.workers,
             train_rows=[{"input": r.input, "output": r.output} for r in request.train_rows],
             validation_rows=[{"input": r.input, "output": r.output} for r in request.validation_rows],
         ))
@@ -173,7 +174,8 @@ class TrainerServicer(trainer_service_pb2_grpc.TrainerServiceServicer):
 
     async def GetCapacity(self, request, context):
         active, maximum, gpus = self.supervisor.capacity()
-        return trainer_service_pb2.Capacity(active_runs=active, max_concurrent_runs=maximum, gpu_count=gpus)
+        return trainer_service_pb2.Capacity(active_runs=active, max_concurrent_runs=maximum, gpu_count=gpus,
+                                            **await self.supervisor.free_capacity())
 
     # The trained model
 
@@ -492,7 +494,7 @@ def run_proto(row: RunRow) -> run_pb2.Run:
         model_saving=fill(run_pb2.ModelSaving, spec.get("model_saving", {})), gpu_count=row.gpu_count,
         progress=progress_proto(row.progress_dict()), error=row.error, error_reason=row.error_reason, attempts=row.attempts,
         stopped_early=row.stopped_early, output_dir=row.output_dir, last_sequence=row.last_seq,
-        create_time=timestamp(row.create_time))
+        create_time=timestamp(row.create_time), workers=row.workers, placement=row.placement)
     if row.start_time:
         run.start_time.CopyFrom(timestamp(row.start_time))
     if row.end_time:

@@ -44,6 +44,8 @@ class RunRow(Base):
     # {"hyperparameters": {...as requested}, "model_saving": {...without the token}}
     spec: Mapped[str] = mapped_column(Text, default="{}")
     gpu_count: Mapped[int] = mapped_column(Integer, default=0)
+    workers: Mapped[int] = mapped_column(Integer, default=0)  # data-parallel ranks as requested (0: one per GPU)
+    placement: Mapped[str] = mapped_column(String(256), default="")  # where the worker runs: `local`, `ray node <ip>`
     progress: Mapped[str] = mapped_column(Text, default="{}")
     error: Mapped[str] = mapped_column(Text, default="")
     error_reason: Mapped[str] = mapped_column(String(64), default="")

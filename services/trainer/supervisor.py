@@ -48,10 +48,11 @@ from services.common.errors import (
     Unavailable,
 )
 from services.common.ids import new_id, parse_name
-from services.common.hyperparameters import TrainingConfig, gpu_shortfall
+from services.common.hyperparameters import TrainingConfig, gpu_shortfall, workers_problem
 from services.trainer.control import Command
 from services.common.tokens import bearer_matches
 from services.trainer.link import LinkServer, LinkSession, read_link_file, write_link_file
+from services.trainer.checkpoint import list_checkpoints
 from services.trainer.events import EventLog
 from services.trainer.monitor import AlertRules, ProcessUsage, ResourceSampler, Thresholds, process_tree_rss
 from services.trainer.processes import WarmPool, create_time, die_with_parent, kill_run_workers, kill_tree
@@ -74,6 +75,7 @@ from services.trainer.worker import RUN_SPEC, WORKER_LOG, read_jsonl, worker_com
 log = logging.getLogger("finetune.trainer.supervisor")
 
 HUB_TOKEN_FILE = ".hub_token"
+PUBLISHED = ".published"  # in a run folder: its inputs are in the storage (with a storage URL)
 # Which states allow each command.
 ALLOWED = {
     "pause": (RUNNING,),
@@ -97,6 +99,7 @@ class SupervisorOptions:
     warm_workers: int = 1  # standby workers with torch/transformers already imported
     sample_interval: float = 1.0
     link_host: str = "127.0.0.1"  # where the worker link listens (its workers connect there)
+    link_port: int = 0  # its port (0: any free one; a fixed one lets workers find a restarted trainer by themselves)
     link_close_grace: float = 2.0  # after a worker exits, how long its stream gets to deliver what it carried
     ack_timeout: float = 10.0  # how long pause/resume wait for the worker to confirm
     cancel_grace: float = 30.0  # after a cancel, the worker is killed if it has not exited by then
@@ -114,6 +117,7 @@ class SupervisorOptions:
     backend: str = "local"  # where workers run: "local" (child processes) or "ray" (actors on the Ray cluster)
     ray_address: str = ""  # the cluster's address for backend "ray" ("auto": the one this node belongs to)
     ray_resources: dict = field(default_factory=dict)  # custom Ray resources every run's actor asks for
+    storage_url: str = ""  # storage every node sees (services.trainer.storage); empty: the data folder is shared
 
     @property
     def runs_dir(self) -> Path:
@@ -132,6 +136,7 @@ class RunRequest:
     model_saving: dict = field(default_factory=dict)  # save_model, model_name, push_to_hub, make_public, hub_endpoint
     hub_token: str = ""
     gpu_count: int = 0
+    workers: int = 0  # data-parallel ranks: 0 for one per GPU (one on the CPU)
     train_rows: list[dict] = field(default_factory=list)
     validation_rows: list[dict] = field(default_factory=list)
 
@@ -175,6 +180,13 @@ class _Handle:
     session: LinkSession | None = None  # the current worker's stream
     commands: list[tuple[int, Command]] = field(default_factory=list)  # sent to this attempt, not yet acknowledged
     next_command: int = 1
+    workers: int = 0  # as requested (see `ranks`)
+    sample: dict | None = None  # the newest resource sample a remote worker sent of its node
+
+    @property
+    def ranks(self) -> int:
+        """The worker processes of one attempt: as asked, else one per GPU, else one."""
+        return self.workers or max(1, self.gpu_count)
 
     def sticky_json(self) -> str:
         return dumps({**self.sticky, "gpus": self.gpus})
@@ -219,6 +231,14 @@ class Supervisor:
             from services.trainer.ray_backend import RayBackend
 
             self.ray = RayBackend(options.ray_address, options.ray_resources)
+        self.storage = None
+        if options.storage_url:
+            if self.ray is None:
+                raise InvalidArgument("FINETUNE_TRAINER_STORAGE_URL is for workers on other nodes: set "
+                                      "FINETUNE_TRAINER_BACKEND=ray too, or leave it empty", reason="INVALID_SETTING")
+            from services.trainer.storage import RunStorage
+
+            self.storage = RunStorage(options.storage_url)
 
     # ------------------------------------------------------------------------------ lifecycle
 
@@ -228,7 +248,9 @@ class Supervisor:
         if self.ray is not None:
             await self.ray.connect()
             self.gpu_count = await self.ray.gpu_count()
-        self.link = LinkServer(self, self.options.link_host)
+        if self.storage is not None:
+            await asyncio.to_thread(self.storage.check)
+        self.link = LinkServer(self, self.options.link_host, self.options.link_port)
         await self.link.start()
         for row in await self.store.runs_in_states(ACTIVE_STATES):
             handle = self._handles[row.id] = self._handle_from_row(row)
@@ -287,6 +309,17 @@ class Supervisor:
         """(active runs, maximum, GPUs visible)."""
         return len(self._slots), self.options.max_concurrent_runs, self.gpu_count
 
+    async def free_capacity(self) -> dict:
+        """What a new run can have now (GetCapacity): `free_gpus` and `free_runs`, from the Ray cluster's free
+        resources on the ray backend (less what runs accepted but not yet placed will take)."""
+        slots = max(0, self.options.max_concurrent_runs - len(self._slots))
+        if self.ray is None:
+            return {"free_gpus": max(0, self.gpu_count - len(self._gpus_in_use)), "free_runs": slots, "backend": "local"}
+        gpus, placeable = await self.ray.free(self.ray.worker_demand(0))
+        unplaced = [h for h in self._handles.values() if not h.finished and h.proc is None]
+        return {"free_gpus": max(0, gpus - sum(h.gpu_count for h in unplaced)),
+                "free_runs": max(0, min(slots, placeable - sum(h.ranks for h in unplaced))), "backend": "ray"}
+
     def pid_of(self, run_id: str) -> int | None:
         handle = self._handles.get(run_id)
         if handle is None or handle.finished or handle.proc is None or handle.proc.returncode is not None:
@@ -313,6 +346,8 @@ class Supervisor:
             raise InvalidArgument(f"gpu_count must be 0 or more, got {request.gpu_count}", reason="INVALID_GPU_COUNT")
         if request.gpu_count > self.gpu_count:
             raise FailedPrecondition(gpu_shortfall(request.gpu_count, self.gpu_count), reason="NOT_ENOUGH_GPUS")
+        if problem := workers_problem(request.workers, request.gpu_count):
+            raise InvalidArgument(problem, reason="INVALID_WORKERS", metadata={"field": "run.workers"})
         if request.dataset and request.train_rows:
             raise InvalidArgument("give either run.dataset or train_rows, not both", reason="ROWS_CONFLICT")
         if not request.dataset and not request.train_rows:
@@ -323,7 +358,7 @@ class Supervisor:
         if request.model_saving.get("push_to_hub") and not request.hub_token:
             self._check_own_token_endpoint(request.model_saving.get("hub_endpoint") or "")
         run_id = parse_name(request.run_id, "runs") if request.run_id else new_id("run")
-        gpus = await self._admit(run_id, request.gpu_count)
+        gpus = await self._admit(run_id, request.gpu_count, request.workers or max(1, request.gpu_count))
         try:
             try:
                 await self.store.get_run(run_id)
@@ -360,7 +395,7 @@ class Supervisor:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _admit(self, run_id: str, gpu_count: int) -> list[int]:
+    async def _admit(self, run_id: str, gpu_count: int, ranks: int) -> list[int]:
         async with self._admission:
             if run_id in self._slots:
                 raise _already_exists(run_id)
@@ -369,6 +404,10 @@ class Supervisor:
                     f"the trainer already runs {len(self._slots)} of at most {self.options.max_concurrent_runs} "
                     "concurrent runs; try again when one ends", reason="TRAINER_AT_CAPACITY",
                     metadata={"active_runs": len(self._slots), "max_concurrent_runs": self.options.max_concurrent_runs})
+            if self.ray is not None:
+                await self._admit_on_cluster(gpu_count, ranks)
+                self._slots.add(run_id)
+                return []  # Ray picks the GPUs
             free = [i for i in range(self.gpu_count) if i not in self._gpus_in_use]
             if gpu_count > len(free):
                 raise ResourceExhausted(f"{gpu_count} GPU(s) asked for, {len(free)} free; try again when a run ends",
@@ -376,6 +415,20 @@ class Supervisor:
             self._slots.add(run_id)
             self._gpus_in_use.update(free[:gpu_count])
             return free[:gpu_count]
+
+    async def _admit_on_cluster(self, gpu_count: int, ranks: int) -> None:
+        """Refuse a run the Ray cluster cannot place now (its GPUs, or a node's room for each of its workers)."""
+        free = await self.free_capacity()
+        per_worker = self.ray.worker_demand(gpu_count // ranks if gpu_count else 0)
+        _, placeable = await self.ray.free(per_worker)
+        unplaced = sum(h.ranks for h in self._handles.values() if not h.finished and h.proc is None)
+        if gpu_count > free["free_gpus"] or ranks > placeable - unplaced:
+            wanted = f"{gpu_count} GPU(s) and " if gpu_count else ""
+            raise ResourceExhausted(
+                f"the Ray cluster cannot place the run now: it asks for {wanted}{ranks} worker(s) of {per_worker}, and "
+                f"{free['free_gpus']} GPU(s) and room for {max(0, placeable - unplaced)} such worker(s) are free; try "
+                "again when a run ends", reason="TRAINER_AT_CAPACITY",
+                metadata={"free_gpus": free["free_gpus"], "free_workers": max(0, placeable - unplaced)})
 
     def _release_slot(self, run_id: str, gpus: list[int]) -> None:
         self._slots.discard(run_id)
@@ -392,7 +445,8 @@ class Supervisor:
         row = RunRow(id=run_id, job_id=request.job_id, state=PENDING, model=request.model, dataset=request.dataset,
                      spec=dumps({"hyperparameters": request.hyperparameters, "model_saving": saving,
                                  "own_hub_token": bool(request.hub_token)}),
-                     gpu_count=request.gpu_count, progress=dumps(progress), run_dir=str(run_dir), create_time=now(),
+                     gpu_count=request.gpu_count, workers=request.workers, progress=dumps(progress), run_dir=str(run_dir),
+                     create_time=now(),
                      sticky=dumps({"gpus": gpus}))
         return await self.store.add_run(row)
 
@@ -454,6 +508,7 @@ class Supervisor:
         gpus = row.sticky_dict().get("gpus", list(range(row.gpu_count)))
         sticky = row.sticky_dict()
         return _Handle(run_id=row.id, run_dir=Path(row.run_dir), state=row.state, gpu_count=row.gpu_count, gpus=gpus,
+                       workers=row.workers,
                        progress=row.progress_dict(), sticky=sticky, offset=row.events_offset, attempt=row.attempts,
                        push=saving, own_hub_token=bool(row.spec_dict().get("own_hub_token")), rules=AlertRules(self.options.thresholds),
                        cancel_requested=bool(sticky.get("cancel_requested")))
@@ -540,6 +595,8 @@ class Supervisor:
             return False
         handle.proc = worker
         await self._open_link(handle, settings["token"], first_command=time.time_ns() // 1000)  # above any id sent before
+        if self.storage is not None:  # the worker's link file is on its node: the actor there rewrites it
+            await worker.relink(self.link.address)
         self.events.publish(handle.run_id, "log", {"level": "info", "source": "trainer", "message": (
             f"the trainer restarted; re-attached to the run's worker on Ray node {worker.node_ip}, which trained on")})
         return True
@@ -559,12 +616,13 @@ class Supervisor:
         self._close_session(handle)
         if not handle.cancel_requested:
             handle.attempt += 1  # a worker that only resends its predecessor's lines is no new attempt
+        await self._publish_inputs(handle)
         await self._open_link(handle, secrets.token_urlsafe(24), first_command=1)
         handle.proc = await self._spawn(handle)
         remote = _remote(handle.proc)
         values = {"attempts": handle.attempt, "worker_pid": handle.proc.pid,
                   "worker_started": 0.0 if remote else create_time(handle.proc.pid),
-                  "sticky": handle.sticky_json()}
+                  "sticky": handle.sticky_json(), "placement": handle.proc.placement if remote else "local"}
         if handle.cancel_requested:
             self.events.update_run(handle.run_id, **values)
             return
@@ -577,12 +635,27 @@ class Supervisor:
             why = "the trainer restarted" if recovering else "the worker died"
             message = f"{why}; resuming from " + (f"checkpoint-{checkpoint}" if checkpoint else "the start (no checkpoint yet)")
         if remote:
-            message += f" (Ray node {handle.proc.node_ip})"
+            message += f" (Ray node {handle.proc.node_ip}" + (
+                f", driving {handle.proc.workers} Ray Train workers)" if handle.proc.workers > 1 else ")")
         values["state"] = RUNNING
         if handle.attempt == 1:
             values["start_time"] = now()
         self.events.publish(handle.run_id, "state", {"state": RUNNING, "previous": previous, "message": message,
                                                      "attempt": handle.attempt}, run_values=values)
+
+    async def _publish_inputs(self, handle: _Handle) -> None:
+        """With a storage URL: the run's inputs and model where a worker on any node stages them (once)."""
+        marker = handle.run_dir / PUBLISHED
+        if self.storage is not None and not marker.exists():
+            await asyncio.to_thread(self.storage.publish_inputs, handle.run_id, handle.run_dir)
+            marker.touch()
+
+    def _storage_spec(self, handle: _Handle) -> dict | None:
+        """What a worker on a node that shares no folder with this trainer needs to set its run folder up."""
+        if self.storage is None:
+            return None
+        return {"url": self.storage.url, "run": handle.run_id, "link": read_link_file(handle.run_dir),
+                "attempt": handle.attempt, "stored_offset": handle.offset, "python": self.options.python}
 
     async def _open_link(self, handle: _Handle, token: str, first_command: int) -> None:
         """Let the attempt's worker connect with `token` (written to its link file with this trainer's address),
@@ -590,8 +663,10 @@ class Supervisor:
         handle.link_token = token
         handle.commands, handle.next_command = [], first_command
         self._repeat_sticky_commands(handle)
+        # A worker on another node samples its own node: this trainer's samples cannot see it.
+        sample_interval = self.options.sample_interval if self.ray is not None else 0.0
         await asyncio.to_thread(write_link_file, handle.run_dir, address=self.link.address, run=handle.run_id,
-                                attempt=handle.attempt, token=token)
+                                attempt=handle.attempt, token=token, sample_interval=sample_interval)
 
     def _repeat_sticky_commands(self, handle: _Handle) -> None:
         """A new worker knows no earlier command: repeat the ones that still hold."""
@@ -611,20 +686,25 @@ class Supervisor:
             handle.session.send_command(command_id, command)
 
     async def _spawn(self, handle: _Handle):
+        log_file = handle.run_dir / WORKER_LOG
         if self.ray is not None:
-            command = worker_command(handle.run_dir, max(1, handle.gpu_count), self.options.python)
-            return await self.ray.spawn(handle.run_id, handle.attempt, handle.run_dir, command, handle.gpu_count,
-                                        handle.run_dir / WORKER_LOG)
+            storage = self._storage_spec(handle)
+            if handle.ranks > 1:
+                return await self.ray.spawn_data_parallel(handle.run_id, handle.attempt, handle.run_dir, handle.ranks,
+                                                          handle.gpu_count, log_file, storage)
+            command = worker_command(handle.run_dir, 1, self.options.python)
+            return await self.ray.spawn(handle.run_id, handle.attempt, handle.run_dir, command, handle.gpu_count, log_file,
+                                        storage)
         env = dict(os.environ)
         if handle.gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, handle.gpus))
-        if handle.gpu_count <= 1 and not handle.gpus:
+        if handle.ranks == 1 and not handle.gpus:
             proc = await self.pool.take(handle.run_dir)
             if proc is not None:
                 await self.pool.fill()  # the next run starts warm too (the import overlaps this run's training)
                 return proc
-        with open(handle.run_dir / WORKER_LOG, "ab") as out:
-            command = worker_command(handle.run_dir, max(1, handle.gpu_count), self.options.python)
+        with open(log_file, "ab") as out:
+            command = worker_command(handle.run_dir, handle.ranks, self.options.python)
             return await asyncio.create_subprocess_exec(
                 *die_with_parent(command, self.options.python), stdin=asyncio.subprocess.DEVNULL, stdout=out,
                 stderr=asyncio.subprocess.STDOUT, env=env, start_new_session=True)
@@ -667,6 +747,9 @@ class Supervisor:
         kind = request.WhichOneof("message")
         if kind == "command_ack":
             handle.commands = [(i, c) for i, c in handle.commands if i != request.command_ack.id]
+            return False
+        if kind == "resources":
+            self._remote_sample(handle, request.resources.json)
             return False
         if kind != "event":
             return False
@@ -741,6 +824,8 @@ class Supervisor:
             publish(run_id, "checkpoint", {"step": progress["checkpoint_step"], "path": str(event.get("path", ""))},
                     at=at, run_values=values)
             handle.checkpointed.set()
+            if self.storage is not None:
+                self._fetch_checkpoint(handle, step)
         elif kind == "alert":
             alerts = handle.rules.from_worker(event)
             for alert in alerts:
@@ -773,12 +858,40 @@ class Supervisor:
             values["sticky"] = handle.sticky_json()
         self.events.update_run(handle.run_id, **values)
 
+    def _fetch_checkpoint(self, handle: _Handle, step: int) -> None:
+        """A checkpoint a remote worker reported, into this trainer's run folder (Generate answers from it), the
+        run's oldest beyond what it keeps dropped; in the background: training never waits on it."""
+        def fetch() -> None:
+            keep = TrainingConfig.from_dict(json.loads((handle.run_dir / RUN_SPEC).read_text())["config"]).keep_checkpoints
+            checkpoints = handle.run_dir / "checkpoints"
+            self.storage.get_checkpoint(handle.run_id, step, checkpoints)
+            for old in list_checkpoints(checkpoints)[:-keep] if keep > 0 else []:
+                shutil.rmtree(old, ignore_errors=True)
+
+        task = asyncio.ensure_future(asyncio.to_thread(fetch))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception() is None or log.warning(
+            "run %s: checkpoint-%d not fetched from the storage: %s", handle.run_id, step, t.exception()))
+
+    async def _fetch_artifacts(self, handle: _Handle) -> str:
+        """A finished remote worker's artifacts into this trainer's run folder; '' or why they are not there."""
+        if self.storage is None:
+            return ""
+        try:
+            if await asyncio.to_thread(self.storage.fetch_artifacts, handle.run_id, handle.run_dir):
+                return ""
+            return f"the worker reported its final state but its artifacts are not in the storage ({self.storage.url})"
+        except OSError as exc:
+            return f"the run's artifacts could not be fetched from the storage ({self.storage.url}): {exc}"
+
     async def _end(self, handle: _Handle, returncode: int | None) -> bool:
         """Decide what an exited worker means: the run's final state (True), or a relaunch (False)."""
         terminal = handle.sticky.get("worker_terminal")
         if terminal:
             state, reason, message = terminal["state"], str(terminal["reason"]), str(terminal["message"])
-            if state in (COMPLETED, "stopped_early"):
+            missing = await self._fetch_artifacts(handle) if state in (COMPLETED, "stopped_early") else ""
+            if missing:
+                await self._finish(handle, FAILED, missing, reason="ARTIFACTS_UNAVAILABLE", error=missing)
+            elif state in (COMPLETED, "stopped_early"):
                 await self._push_to_hub(handle)
                 await self._finish(handle, COMPLETED, message, reason=reason, stopped_early=state == "stopped_early",
                                    output_dir=str(handle.run_dir / "artifacts"))
@@ -892,10 +1005,26 @@ class Supervisor:
                 if handle is None:
                     continue
                 rss, cpu = usage.get(pid, (0, 0.0))
-                own = {**sample, "process_rss_bytes": rss, "process_cpu_percent": cpu}
-                self.events.publish(run_id, "resources", own, at=sample["time"])
-                for alert in handle.rules.check_sample(own):
-                    self.events.publish(run_id, "alert", alert, at=sample["time"])
+                self._publish_sample(handle, {**sample, "process_rss_bytes": rss, "process_cpu_percent": cpu})
+
+    def _publish_sample(self, handle: _Handle, sample: dict) -> None:
+        """A resource sample of the run's machine and worker as a `resources` event, with the alerts it crosses."""
+        self.events.publish(handle.run_id, "resources", sample, at=sample["time"])
+        for alert in handle.rules.check_sample(sample):
+            self.events.publish(handle.run_id, "alert", alert, at=sample["time"])
+
+    def _remote_sample(self, handle: _Handle, text: str) -> None:
+        """A sample a worker on another node took of itself (its link's `resources`)."""
+        try:
+            sample = json.loads(text)
+            sample["time"] = float(sample["time"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("run %s: unreadable resource sample %r", handle.run_id, text[:200])
+            return
+        if handle.finished or handle.proc is None or not _remote(handle.proc):
+            return  # a local worker is sampled by this trainer
+        handle.sample = sample
+        self._publish_sample(handle, sample)
 
     def _sample(self, pids: list[int]) -> tuple[dict, dict[int, tuple[int, float]]]:
         """The machine, and each worker tree's (resident bytes, CPU percent of the machine)."""
@@ -908,12 +1037,22 @@ class Supervisor:
         latest = self.sampler.latest
         if latest is None or time.time() - latest["time"] > 2 * self.options.sample_interval:
             latest = await asyncio.to_thread(self.sampler.sample, ())
+        remote = [h for h in self._handles.values() if (h.run_id == run_id or not run_id) and self._remote_sample_of(h)]
+        if run_id and remote:
+            return remote[0].sample  # the node the run's worker is on, as that worker sampled it
         if run_id:
             pid = self.pid_of(run_id)
             pids = [pid] if pid else []
         else:
             pids = self.active_pids()
-        return {**latest, "process_rss_bytes": await asyncio.to_thread(process_tree_rss, pids) if pids else 0}
+        local = await asyncio.to_thread(process_tree_rss, pids) if pids else 0
+        return {**latest, "process_rss_bytes": local + sum(int(h.sample.get("process_rss_bytes", 0)) for h in remote)}
+
+    def _remote_sample_of(self, handle: _Handle) -> dict | None:
+        """The newest sample the run's remote worker sent, while it is recent and the worker is alive."""
+        fresh = handle.sample and time.time() - handle.sample["time"] <= 3 * self.options.sample_interval + 2
+        alive = handle.proc is not None and handle.proc.returncode is None and _remote(handle.proc)
+        return handle.sample if fresh and alive and not handle.finished else None
 
 
 INLINE_TRAIN, INLINE_VALIDATION = "train.jsonl", "validation.jsonl"  # where write_run_spec puts the rows too

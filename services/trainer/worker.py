@@ -1,8 +1,12 @@
 """The training worker: one run in its own process, its spec in its run directory, its events and commands on
 the worker link to the trainer.
 
-    python -m services.trainer.worker --run-dir RUN_DIR [--events-stdout]
+    python -m services.trainer.worker --run-dir RUN_DIR [--events-stdout] [--storage URL --run RUN_ID]
     torchrun --standalone --nproc_per_node N -m services.trainer.worker --run-dir RUN_DIR   (DDP)
+
+With `--storage` (a Ray node that shares no folder with the trainer: `services.trainer.storage`) the worker
+first stages the run's inputs and newest checkpoint from the storage into RUN_DIR, a folder of its node, and
+uploads each checkpoint and its artifacts there.
 
 `worker_command(run_dir, nproc)` builds either command line. A crash, an OOM kill or a cancel ends
 this process only; the trainer follows its stream and its exit status.
@@ -102,10 +106,12 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
 
 
 class EventWriter:
-    """Appends events to events.jsonl, durable per event; remembers whether a terminal state was written."""
+    """Appends events to events.jsonl, durable per event; remembers whether a terminal state was written. Offsets
+    are the journal's: `base` (where this node's file starts, `services.trainer.storage`) plus the file's size."""
 
-    def __init__(self, path: Path, echo_stdout: bool = False) -> None:
+    def __init__(self, path: Path, echo_stdout: bool = False, base: int = 0) -> None:
         self._file = open(path, "a", encoding="utf-8")
+        self._base = base
         self._echo = echo_stdout
         self.terminal_state: str | None = None
         self.on_write = None  # called with the journal's size after each event (the worker link)
@@ -117,7 +123,7 @@ class EventWriter:
         if event.get("type") != "step":
             os.fsync(self._file.fileno())
         if self.on_write is not None:
-            self.on_write(self._file.tell())
+            self.on_write(self._base + self._file.tell())
         if self._echo:
             print(line, flush=True)
         if event.get("type") == "state" and event.get("state") in TERMINAL_STATES:
@@ -131,8 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.trainer.worker", description=__doc__.split("\n")[0])
     parser.add_argument("--run-dir", required=True, type=Path)
     parser.add_argument("--events-stdout", action="store_true", help="also print each event as a JSON line")
+    parser.add_argument("--storage", default="", help="the storage URL to stage the run from and upload to")
+    parser.add_argument("--run", default="", help="the run's id in the storage (with --storage)")
     args = parser.parse_args(argv)
-    return run_training(args.run_dir.resolve(), events_stdout=args.events_stdout)
+    return run_training(args.run_dir.resolve(), events_stdout=args.events_stdout, storage=args.storage, run_id=args.run)
 
 
 def use_worker_env() -> None:
@@ -142,24 +150,39 @@ def use_worker_env() -> None:
         os.environ.setdefault(name, value)
 
 
-def run_training(run_dir: Path, *, events_stdout: bool = False) -> int:
+def run_training(run_dir: Path, *, events_stdout: bool = False, storage: str = "", run_id: str = "") -> int:
     """Run RUN_DIR's spec to a terminal state in this process; returns the exit status described above."""
     use_worker_env()
     rank = int(os.environ.get("RANK", "0"))
     is_main = rank == 0
+    run_dir.mkdir(parents=True, exist_ok=True)
     handler = _configure_logging(run_dir, is_main)
     warnings.filterwarnings("ignore", category=FutureWarning)
     from services.trainer.control import QueueControl
+    from services.trainer.storage import RunStorage, journal_base
 
     commands = QueueControl()
     events, link = None, None
+    mirror = RunStorage(storage) if storage else None
+    try:
+        if mirror is not None:
+            mirror.stage(run_id, run_dir)
+    except Exception as exc:  # noqa: BLE001 - no inputs: say why (on the link when there is one) and exit 2
+        logging.getLogger("services.trainer").error("staging the run from %s failed: %s", storage, exc)
+        mirror = None
+        staging_error = f"the run's inputs could not be staged from {storage}: {type(exc).__name__}: {exc}"
+    else:
+        staging_error = ""
     if is_main:
         terminate_partial_line(run_dir / EVENTS_FILE)
-        events = EventWriter(run_dir / EVENTS_FILE, events_stdout)
+        events = EventWriter(run_dir / EVENTS_FILE, events_stdout, base=journal_base(run_dir))
         link = _start_link(run_dir, events, commands)
     try:
+        if staging_error:
+            _emit_failure(events, "storage_unavailable", staging_error)
+            return 2
         finished = _finished_already(run_dir, link)
-        return finished if finished is not None else _run(run_dir, events, commands)
+        return finished if finished is not None else _run(run_dir, events, commands, mirror, run_id)
     finally:
         if link is not None:
             if not link.drain(LINK_DRAIN_SECONDS):
@@ -180,7 +203,10 @@ def _start_link(run_dir: Path, events: EventWriter, commands):
     settings = read_link_file(run_dir)
     if settings is None:
         return None
-    link = JournalLink(run_dir / EVENTS_FILE, settings, commands, settings_file=run_dir / LINK_FILE).start()
+    from services.trainer.storage import journal_base
+
+    link = JournalLink(run_dir / EVENTS_FILE, settings, commands, settings_file=run_dir / LINK_FILE,
+                       base=journal_base(run_dir)).start()
     events.on_write = link.wrote
     # The link's thread sends each event while the training thread runs Python between kernels: with the default
     # 5 ms GIL switch interval an event waited about that long to leave (p50 4.1 ms step -> subscriber, against
@@ -234,16 +260,20 @@ def terminate_partial_line(path: Path) -> None:
         pass
 
 
-def _run(run_dir: Path, events: EventWriter | None, commands) -> int:
+def _emit_failure(events: EventWriter | None, reason: str, message: str) -> None:
+    if events is not None and events.terminal_state is None:
+        import time
+
+        events({"type": "state", "state": "failed", "reason": reason, "message": message[:2000], "step": 0,
+                "time": time.time()})
+
+
+def _run(run_dir: Path, events: EventWriter | None, commands, mirror=None, run_id: str = "") -> int:
     from services.trainer.artifacts import ArtifactOptions
     from services.common.hyperparameters import TrainingConfig
 
     def emit_failure(reason: str, message: str) -> None:
-        if events is not None and events.terminal_state is None:
-            import time
-
-            events({"type": "state", "state": "failed", "reason": reason, "message": message[:2000],
-                    "step": 0, "time": time.time()})
+        _emit_failure(events, reason, message)
 
     try:
         spec = json.loads((run_dir / RUN_SPEC).read_text())
@@ -267,7 +297,7 @@ def _run(run_dir: Path, events: EventWriter | None, commands) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: commands.send("cancel"))
     log = logging.getLogger("services.trainer")
-    recipe = Recipe(config, RunPaths(run_dir, model_path), TrainingData(train_rows, validation_rows), events,
+    recipe = Recipe(config, RunPaths(run_dir, model_path, mirror, run_id), TrainingData(train_rows, validation_rows), events,
                     commands, artifacts=artifacts, device=spec.get("device", "auto"),
                     resume=spec.get("resume", True))
     try:

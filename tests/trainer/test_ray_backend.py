@@ -1,7 +1,10 @@
 """The Ray backend on a real three-node Ray cluster: a run lands on the node its resources name (not the trainer's
-own), streams exactly once through the worker link, trains the same losses as the local backend, takes its
-commands, resumes from its last checkpoint after a kill -9 of its worker or of its actor's process and, on the
-other node, after its node stops; a restarted trainer re-attaches to a run that trained on meanwhile.
+own), streams exactly once through the worker link, trains the same losses as the local backend, sends resource
+samples of its own node, takes its commands, resumes from its last checkpoint after a kill -9 of its worker or of
+its actor's process and, on the other node, after its node stops; a restarted trainer re-attaches to a run that
+trained on meanwhile. A two-worker run is a Ray Train TorchTrainer over gloo, its ranks on two nodes, and trains
+what one process does with the same global batch. The trainer's capacity is what the cluster has free: another
+workload holding a node or the GPU leaves no room, and a run is refused until it is released.
 
 The cluster and the trainer service run inside a network namespace the test makes (`tools/netns_ray.py`): node
 B at 10.77.0.2 is not the trainer's own node, and the test reaches the trainer's gRPC port through a second veth
@@ -11,6 +14,7 @@ pair. Needs root, `ip` and the `ray` extra (`make test` installs it); elsewhere 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -24,7 +28,7 @@ import pytest
 
 from finetune.trainer.v1 import run_pb2, trainer_service_pb2 as pb, trainer_service_pb2_grpc
 from services.common.settings import load_settings
-from tests.trainer.helpers import tiny_model_dir
+from tests.trainer.helpers import make_recipe, small_config, step_losses, tiny_model_dir
 from tests.trainer.test_service import Events, assert_contiguous, create_request, is_kind, is_state, worker_pid
 from tests.trainer.test_service_restart import _connect, _service_env, _serving, _start, _stop
 from tools.netns_ray import HEAD, INSIDE, NODE_B, NODE_C, NetnsRayCluster, missing
@@ -35,13 +39,13 @@ STEPS = dict(max_steps=10, save_steps=2, lora_dropout=0.0, seed=7)
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(tmp_path_factory):
     why = missing()
     if why:
         if os.environ.get("FINETUNE_REQUIRE_RAY"):
             pytest.fail(f"the ray tests are required in CI: {why}")
         pytest.skip(why)
-    with NetnsRayCluster() as result:
+    with NetnsRayCluster(scratch=tmp_path_factory.mktemp("nodes")) as result:
         yield result
 
 
@@ -108,12 +112,16 @@ async def test_a_run_lands_on_the_node_it_asks_for_and_trains_the_local_backends
         assert items[-1].state.state == run_pb2.RUN_STATE_COMPLETED, (tmp_path / "service.log").read_text()[-3000:]
         started = next(e for e in items if is_state(run_pb2.RUN_STATE_RUNNING)(e))
         assert started.state.message.endswith(f"(Ray node {NODE_B})")  # not the trainer's own node
+        # The worker samples its own node (the trainer's samples cannot see it) and sends them over the link.
+        samples = [e.resources for e in items if e.WhichOneof("event") == "resources"]
+        assert samples and {s.node for s in samples} == {NODE_B}
+        assert min(s.process_rss_bytes for s in samples) > 50 * 2**20  # the worker's own process: torch and the model
         assert _steps(items) == list(range(1, STEPS["max_steps"] + 1))  # each step once
         ours = _losses(items)
         assert ours.keys() == local_losses.keys()
         assert max(abs(ours[s] - local_losses[s]) for s in ours) <= 1e-6
         row = await stub.GetRun(pb.GetRunRequest(name=run.name))
-        assert row.attempts == 1
+        assert row.attempts == 1 and row.placement == f"ray node {NODE_B}"
         # The GPUs a run may ask for are the cluster's (node C declares one), not the trainer machine's.
         assert (await stub.GetCapacity(pb.GetCapacityRequest())).gpu_count == 1
         too_many = create_request("too-many-gpus", validation=False)
@@ -212,10 +220,69 @@ async def test_a_restarted_trainer_reattaches_to_the_ray_run_which_trained_on_an
         _stop(second)
 
 
-async def test_a_run_whose_node_stops_resumes_on_another_node_from_its_checkpoint(cluster, local_losses, tmp_path_factory,
-                                                                                   tmp_path):
-    """Last in this module: it stops one of the two worker nodes for good."""
-    env = {**_ray_env(cluster, tmp_path), "FINETUNE_TRAINER_RAY_RESOURCES": json.dumps({"worker_node": 1})}
+async def _capacity(stub) -> tuple:
+    capacity = await stub.GetCapacity(pb.GetCapacityRequest())
+    return capacity.backend, capacity.gpu_count, capacity.free_gpus, capacity.free_runs
+
+
+async def test_a_two_worker_run_waits_for_room_on_the_cluster_then_trains_on_gloo_what_one_process_does(
+        cluster, tmp_path_factory, tmp_path):
+    """Each rank asks for a CPU and a `worker_node` (one on node B, one on node C). While other Ray workloads hold
+    those nodes and the GPU, the trainer's capacity says so and the run is refused; once they are released, its
+    ranks train on two nodes, each with its shard of every step's batch of 2 x 2, and take the steps one process
+    takes with batches of 4."""
+    common = dict(max_steps=4, save_steps=2, lora_dropout=0.0, seed=7)
+    env = {**_ray_env(cluster, tmp_path, FINETUNE_TRAINER_MAX_CONCURRENT_RUNS="4"),
+           "FINETUNE_TRAINER_RAY_RESOURCES": json.dumps({"worker_node": 1})}
+    service = _start_inside(cluster, env, tmp_path / "service.log")
+    try:
+        channel, stub = await _connect_inside(env)
+        model = tiny_model_dir(tmp_path_factory)
+        request = create_request("ddp", validation=False, model=str(model), batch_size=2, **common)
+        request.run.workers = 2
+        assert await _capacity(stub) == ("ray", 1, 1, 2)  # node C's GPU; a run's worker fits on node B and on node C
+        cluster.hold({"on-b": {"CPU": 1, "node_b": 1}, "on-gpu": {"GPU": 1}})  # other workloads take node B and the GPU
+        try:
+            assert await _capacity(stub) == ("ray", 1, 0, 1)
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stub.CreateRun(request)  # one node has room, the run needs two
+            assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "the Ray cluster cannot place the run now" in refused.value.details()
+            assert "room for 1 such worker(s)" in refused.value.details()
+        finally:
+            cluster.release("on-b", "on-gpu")
+        deadline = time.monotonic() + 20
+        while await _capacity(stub) != ("ray", 1, 1, 2):  # Ray frees a killed actor's resources shortly after
+            assert time.monotonic() < deadline, await _capacity(stub)
+            await asyncio.sleep(0.2)
+
+        run = await stub.CreateRun(request)
+        items = await Events(stub, run.name).done()
+        assert items[-1].state.state == run_pb2.RUN_STATE_COMPLETED, (tmp_path / "service.log").read_text()[-3000:]
+        assert_contiguous(items)
+        started = next(e for e in items if is_state(run_pb2.RUN_STATE_RUNNING)(e))
+        assert "driving 2 Ray Train workers" in started.state.message
+        assert any(e.WhichOneof("event") == "log" and "(world size 2)" in e.log.message for e in items)
+        assert [e.checkpoint.step for e in items if e.WhichOneof("event") == "checkpoint"] == [2, 4]
+        await channel.close()
+    finally:
+        _stop(service)
+    single: list[dict] = []
+    recipe = make_recipe(model, tmp_path / "single", small_config(batch_size=4, **common), single, validation=False)
+    recipe.setup()
+    recipe.train()
+    ours, reference = _losses(items), step_losses(single)
+    assert ours.keys() == reference.keys() == {1, 2, 3, 4}
+    assert max(abs(ours[s] - reference[s]) for s in ours) <= 1e-5
+
+
+async def test_a_run_whose_node_stops_resumes_on_another_node_from_the_object_store(cluster, local_losses,
+                                                                                    tmp_path_factory, tmp_path):
+    """Last in this module: it stops one of the two worker nodes for good. The nodes share no folder with the
+    trainer or with each other, only an S3 object store: each worker stages the run from it into a folder of its
+    node, uploads its checkpoints there, and the worker on the other node resumes from the one uploaded last."""
+    env = {**_ray_env(cluster, tmp_path), "FINETUNE_TRAINER_RAY_RESOURCES": json.dumps({"worker_node": 1}),
+           "FINETUNE_TRAINER_STORAGE_URL": cluster.object_store()}
     service = _start_inside(cluster, env, tmp_path / "service.log")
     try:
         channel, stub = await _connect_inside(env)
@@ -226,10 +293,19 @@ async def test_a_run_whose_node_stops_resumes_on_another_node_from_its_checkpoin
         first_node = started.state.message.rsplit("Ray node ", 1)[1].rstrip(")")
         assert first_node in (NODE_B, NODE_C)
         checkpoint = await events.wait(is_kind("checkpoint"))
+        assert checkpoint.checkpoint.path.startswith(str(cluster.node_scratch(first_node)))  # the node's own folder
         assert cluster.stop_node(first_node) == 1
         relaunched = await events.wait(lambda e: is_state(run_pb2.RUN_STATE_RUNNING)(e) and e.state.attempt == 2)
-        assert relaunched.state.message.endswith(f"(Ray node {({NODE_B, NODE_C} - {first_node}).pop()})")
+        second_node = ({NODE_B, NODE_C} - {first_node}).pop()
+        assert relaunched.state.message.endswith(f"(Ray node {second_node})")
         await _resumed_like_an_uninterrupted_run(events, relaunched, checkpoint, local_losses)
+        resumed = [e for e in events.items if e.WhichOneof("event") == "checkpoint"][-1]
+        assert resumed.checkpoint.path.startswith(str(cluster.node_scratch(second_node)))
+        # The trainer fetched what the workers made into its own run folder: the artifacts, the last checkpoint.
+        run_dir = tmp_path / "trainer" / "runs" / "node-lost"
+        assert (run_dir / "artifacts" / "adapter" / "adapter_model.safetensors").is_file()
+        assert (run_dir / "checkpoints" / f"checkpoint-{STEPS['max_steps']}" / "trainer_state.json").is_file()
+        assert (await stub.GetRun(pb.GetRunRequest(name=run.name))).placement == f"ray node {second_node}"
         await channel.close()
     finally:
         _stop(service)
