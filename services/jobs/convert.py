@@ -92,7 +92,8 @@ def job_out(row: JobRow, transitions: list[TransitionRow] | None = None) -> job_
         max_attempts=row.max_attempts, trainer=row.trainer, warnings=[issue_out(w) for w in loads(row.warnings, [])],
         sweep=f"sweeps/{row.sweep_id}" if row.sweep_id else "", trial_number=row.trial_number, output_dir=row.output_dir,
         create_time=timestamp(row.create_time), start_time=timestamp(row.start_time), end_time=timestamp(row.end_time),
-        update_time=timestamp(row.update_time), metadata=row.metadata_dict)
+        update_time=timestamp(row.update_time), metadata=row.metadata_dict, workers=row.workers or 0,
+        waiting_for=row.waiting_for or "", placement=row.placement or "")
     if row.timeout_seconds > 0:
         out.timeout.FromNanoseconds(int(row.timeout_seconds * 1e9))
     m = out.metrics

@@ -121,25 +121,43 @@ class Dispatcher:
         if not queued:
             return
         capacities = await self.trainers.capacities()
-        free = {a: c.free for a, c in capacities.items() if isinstance(c, Capacity)}
+        free = {a: c for a, c in capacities.items() if isinstance(c, Capacity)}  # what is left of it this pass
         for job in queued:
             if job.trainer and await self._adopt(job, job.trainer, capacities):
                 continue
             placed = False
-            for address in sorted((a for a in self.trainers.addresses if free.get(a, 0) > 0), key=lambda a: -free[a]):
+            fitting = [a for a in self.trainers.addresses if a in free and free[a].fits(job.gpu_count)]
+            for address in sorted(fitting, key=lambda a: -free[a].free):
                 outcome = await self._dispatch(job, address)
                 if outcome == "placed":
-                    free[address] -= 1
+                    free[address].free -= 1
+                    free[address].free_gpus -= job.gpu_count
                     placed = True
                     break
                 if outcome == "ended":
                     placed = True
                     break
-                free[address] = 0
+                free[address].free = 0
                 if outcome == "unsure":
                     break  # the run may exist there: the next pass looks there first, and nowhere else meanwhile
             if not placed:
+                await self._note_waiting(job, free)
                 break  # strictly by priority: nothing behind the head of the queue jumps it
+
+    async def _note_waiting(self, job: JobRow, free: dict[str, Capacity]) -> None:
+        """Say on the job what it waits for beyond its turn (stored only when that changes)."""
+        answering = list(free.values())
+        if not answering:
+            why = "a trainer that answers: none of the configured trainers does"
+        elif job.gpu_count and not any(c.free_gpus >= job.gpu_count for c in answering):
+            most = max(c.free_gpus for c in answering)
+            why = f"{job.gpu_count} GPU(s): the trainers have at most {most} free (other runs or workloads hold them)"
+        elif not any(c.free > 0 for c in answering):
+            why = "room on a trainer: every trainer is at its capacity (its concurrent runs, or its Ray cluster's free resources)"
+        else:
+            why = ""
+        if why != (job.waiting_for or ""):
+            await self.store.update_job(job.id, waiting_for=why)
 
     async def _adopt(self, job: JobRow, address: str, capacities: dict) -> bool:
         """A queued job that was sent to `address` before: if that trainer holds its run, follow that run."""
@@ -187,7 +205,8 @@ class Dispatcher:
         return "placed"
 
     async def _start_following(self, job: JobRow, address: str, reason: str, message: str) -> None:
-        await self.store.transition(job.id, JobState.RUNNING, reason, message, trainer=address, attempts=job.attempts + 1)
+        await self.store.transition(job.id, JobState.RUNNING, reason, message, trainer=address, attempts=job.attempts + 1,
+                                    waiting_for="")
         self.watch(job.id)
 
     def _request(self, job: JobRow) -> DispatchRequest:
@@ -201,7 +220,7 @@ class Dispatcher:
         if token:
             saving["hub_token"] = token
         return DispatchRequest(run_id=job.id, model=job.model, dataset=f"datasets/{job.dataset}", hyperparameters=values,
-                               model_saving=saving, gpu_count=job.gpu_count)
+                               model_saving=saving, gpu_count=job.gpu_count, workers=job.workers or 0)
 
     # --- following a running job -------------------------------------------------------------
 
@@ -219,6 +238,7 @@ class Dispatcher:
             try:
                 run = await self.trainers.get_run(job.trainer, job_id)
                 unreachable_since = None
+                await self._mirror_placement(job, run)
                 if not run.active:
                     await self._settle(job, run)
                     return
@@ -265,7 +285,10 @@ class Dispatcher:
         if urgent or time.monotonic() - live["stored_at"] >= self.options.metrics_interval:
             await self._flush(job_id)
         if event.kind == "state" and event.state in ("paused", "running"):
-            await self._mirror_pause(await self.store.get_job(job_id), event.state)
+            job = await self.store.get_job(job_id)
+            await self._mirror_pause(job, event.state)
+            if event.state == "running":  # a (re)launched worker: where it runs now
+                await self._mirror_placement(job, await self.trainers.get_run(job.trainer, job_id))
         if event.kind == "evaluation" and event.validation_loss is not None:
             job = await self.store.get_job(job_id)
             for hook in self.evaluation_hooks:
@@ -280,6 +303,10 @@ class Dispatcher:
         metrics["gpu_hours"] = metrics.get("training_time_seconds", 0.0) / 3600 * job.gpu_count
         await self.store.update_job(job_id, metrics=dumps(metrics), run_sequence=max(job.run_sequence, live["sequence"]))
         live["stored_at"] = time.monotonic()
+
+    async def _mirror_placement(self, job: JobRow, run: RunStatus) -> None:
+        if run.placement and run.placement != (job.placement or ""):
+            await self.store.update_job(job.id, placement=run.placement)
 
     async def _mirror_pause(self, job: JobRow, run_state: str) -> None:
         """A run paused or resumed on the trainer directly: the job follows."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from services.common.errors import AlreadyExists, InvalidArgument, NotFound, Unavailable
-from services.common.hyperparameters import gpu_shortfall, target_modules_error
+from services.common.hyperparameters import gpu_shortfall, target_modules_error, workers_problem
 from services.common.ids import new_id, parse_name
 from services.common.model_ids import fine_tuned_id, parse_model_id
 from services.common.memory import MachineMemory
@@ -46,6 +46,7 @@ class JobDraft:
     priority: str = "medium"
     timeout_seconds: float = 0.0
     gpu_count: int = 0
+    workers: int = 0  # data-parallel ranks (0: one per GPU, or one on the CPU)
     mode: str = "manual"
     job_id: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
@@ -173,6 +174,8 @@ class JobManager:
             problems.add("timeout", f"timeout must not be negative, got {draft.timeout_seconds:g}s")
         if draft.gpu_count < 0:
             problems.add("gpu_count", f"gpu_count must be 0 (CPU) or more, got {draft.gpu_count}")
+        elif problem := workers_problem(draft.workers, draft.gpu_count):
+            problems.add("workers", problem)
         _check_saving(draft.model_saving, problems)
 
         values = dict(draft.hyperparameters)
@@ -244,6 +247,7 @@ class JobManager:
             dataset=dataset.id, dataset_name=draft.dataset_name or dataset.display_name, dataset_rows=dataset.train_rows,
             hyperparameters=dumps(report.normalized), config_uid=report.uid, mode=mode, model_saving=dumps(saving),
             priority=PRIORITIES[draft.priority], timeout_seconds=float(draft.timeout_seconds), gpu_count=draft.gpu_count,
+            workers=draft.workers,
             state=JobState.CREATED.value, max_attempts=self.max_attempts, metrics=dumps({"dataset_rows": dataset.train_rows}),
             warnings=dumps([vars(w) for w in warnings]), sweep_id=draft.sweep_id, trial_number=draft.trial_number,
         )

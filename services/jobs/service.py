@@ -76,7 +76,8 @@ class JobsServicer(jobs_service_pb2_grpc.JobsServiceServicer):
             model_name=config.model.name, dataset=config.dataset.uid, dataset_name=config.dataset.name, hyperparameters=values,
             configuration_uid=uid, model_saving=saving, hub_token=request.model_saving.hub_token,
             priority=convert.PRIORITY_NAMES.get(request.priority, "?"), timeout_seconds=request.timeout.ToNanoseconds() / 1e9,
-            gpu_count=request.gpu_count, mode=convert.MODE_NAMES.get(request.mode, "?"), job_id=request.job_id,
+            gpu_count=request.gpu_count, workers=request.workers, mode=convert.MODE_NAMES.get(request.mode, "?"),
+            job_id=request.job_id,
             metadata=dict(request.metadata),
         )
         row = await self.jobs.create(draft, validate_only=request.validate_only)

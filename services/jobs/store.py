@@ -86,6 +86,10 @@ class JobRow(Base):
     priority: Mapped[int] = mapped_column(Integer, default=2)
     timeout_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     gpu_count: Mapped[int] = mapped_column(Integer, default=0)
+    workers: Mapped[int] = mapped_column(Integer, default=0)  # data-parallel ranks (0: one per GPU, or one on the CPU)
+    # While queued: what the job waits for beyond its turn (GPUs, a trainer's room), in words; set by the dispatcher.
+    waiting_for: Mapped[str] = mapped_column(Text, default="")
+    placement: Mapped[str] = mapped_column(String(256), default="")  # where its run's worker runs (the trainer's)
     state: Mapped[str] = mapped_column(String(16), default=JobState.CREATED.value, index=True)
     state_reason: Mapped[str] = mapped_column(String(64), default="")
     error: Mapped[str] = mapped_column(Text, default="")

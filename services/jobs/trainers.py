@@ -42,6 +42,7 @@ class RunStatus:
     output_dir: str = ""
     last_sequence: int = 0
     gpu_count: int = 0
+    placement: str = ""  # where its worker runs: `local`, `ray node <ip>`
 
     @property
     def active(self) -> bool:
@@ -69,11 +70,14 @@ class RunEventInfo:
 class Capacity:
     active: int
     maximum: int
-    gpus: int = 0  # visible to the trainer
+    gpus: int = 0  # GPUs a run may ask for: the trainer machine's, or its Ray cluster's
+    free: int = 0  # runs it would accept now (its slots and, on Ray, what the cluster's free resources can place)
+    free_gpus: int = 0  # GPUs free now (on Ray: the cluster's, other workloads counted)
+    backend: str = "local"
 
-    @property
-    def free(self) -> int:
-        return max(0, self.maximum - self.active)
+    def fits(self, gpu_count: int) -> bool:
+        """Whether a run of `gpu_count` GPUs can start there now."""
+        return self.free > 0 and self.free_gpus >= gpu_count
 
 
 @dataclass
@@ -84,6 +88,7 @@ class DispatchRequest:
     hyperparameters: dict
     model_saving: dict
     gpu_count: int = 0
+    workers: int = 0
 
 
 def progress_dict(progress: run_pb2.RunProgress) -> dict:
@@ -94,7 +99,8 @@ def progress_dict(progress: run_pb2.RunProgress) -> dict:
 def run_status(run: run_pb2.Run) -> RunStatus:
     return RunStatus(run_id=run.name.removeprefix("runs/"), state=RUN_STATES.get(run.state, "pending"),
                      progress=progress_dict(run.progress), error=run.error, error_reason=run.error_reason,
-                     attempts=run.attempts, output_dir=run.output_dir, last_sequence=run.last_sequence, gpu_count=run.gpu_count)
+                     attempts=run.attempts, output_dir=run.output_dir, last_sequence=run.last_sequence, gpu_count=run.gpu_count,
+                     placement=run.placement)
 
 
 def event_info(event: run_pb2.RunEvent) -> RunEventInfo:
@@ -143,7 +149,8 @@ class TrainerPool:
 
     async def capacity(self, address: str) -> Capacity:
         answer = await self._call(address, "GetCapacity", trainer_service_pb2.GetCapacityRequest(), timeout=5.0)
-        return Capacity(answer.active_runs, answer.max_concurrent_runs, answer.gpu_count)
+        return Capacity(answer.active_runs, answer.max_concurrent_runs, answer.gpu_count, answer.free_runs, answer.free_gpus,
+                        answer.backend or "local")
 
     async def capacities(self) -> dict[str, Capacity | FinetuneError]:
         """Every endpoint's capacity, or the error that stood for it (an unreachable one is Unavailable)."""
@@ -164,7 +171,7 @@ class TrainerPool:
 
     async def create_run(self, address: str, request: DispatchRequest) -> RunStatus:
         run = run_pb2.Run(job_id=request.run_id, model=request.model, dataset=request.dataset, gpu_count=request.gpu_count,
-                          hyperparameters=hyperparameters.to_proto(request.hyperparameters))
+                          workers=request.workers, hyperparameters=hyperparameters.to_proto(request.hyperparameters))
         for name, value in request.model_saving.items():
             setattr(run.model_saving, name, value)
         # Quick whatever the model: the trainer stores the run PENDING and prepares it after answering.

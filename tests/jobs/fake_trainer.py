@@ -48,6 +48,7 @@ class FakeTrainer(trainer_service_pb2_grpc.TrainerServiceServicer):
         self.calls: list[tuple[str, str]] = []  # (method, run id)
         self.refuse: Exception | None = None  # raised by CreateRun when set
         self.before_answer: Callable[[str], Awaitable[None]] | None = None  # awaited by a control call before it answers
+        self.held_gpus = 0  # GPUs another workload holds: not free for runs
         self._changed = asyncio.Event()
 
     # --- test controls -------------------------------------------------------------------------
@@ -145,7 +146,10 @@ class FakeTrainer(trainer_service_pb2_grpc.TrainerServiceServicer):
         return self._proto(run)
 
     async def GetCapacity(self, request, context):
-        return trainer_service_pb2.Capacity(active_runs=len(self.active()), max_concurrent_runs=self.max_runs, gpu_count=self.gpus)
+        in_use = sum(self.runs[r].request.gpu_count for r in self.active()) + self.held_gpus
+        return trainer_service_pb2.Capacity(active_runs=len(self.active()), max_concurrent_runs=self.max_runs, gpu_count=self.gpus,
+                                            free_runs=max(0, self.max_runs - len(self.active())),
+                                            free_gpus=max(0, self.gpus - in_use), backend="fake")
 
     def _get(self, name: str) -> FakeRun:
         run_id = parse_name(name, "runs")

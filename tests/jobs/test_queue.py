@@ -322,3 +322,27 @@ async def test_a_full_trainer_is_waited_for_and_a_request_it_refuses_fails_the_j
             failed = await wait_for(lambda: get_job(stub, too_big.name), in_state("failed"))
             assert failed.state_reason == "RESOURCE_EXHAUSTED" and "larger than max" in failed.error
             assert fake.calls.count(("CreateRun", too_big.job_uid)) == 1  # not retried every pass
+
+
+async def test_a_gpu_job_waits_in_the_queue_until_a_trainer_has_its_gpus_free_and_says_what_it_waits_for(jobs_settings,
+                                                                                                          make_settings):
+    cpu_only, with_gpus = FakeTrainer(max_runs=2, gpus=0), FakeTrainer(max_runs=2, gpus=2)
+    with_gpus.held_gpus = 2  # another workload (another run, another Ray job) holds both
+    async with serve(build_fake_trainer(cpu_only), make_settings("trainer")) as (_, address_a), \
+            serve(build_fake_trainer(with_gpus), make_settings("trainer")) as (_, address_b):
+        async with jobs_client(jobs_settings(address_a, address_b)) as stub:
+            odd = job_request("odd", gpu_count=2)
+            odd.workers = 3
+            _, metadata = await expect_error(stub.CreateJob(odd), grpc.StatusCode.INVALID_ARGUMENT, "INVALID_JOB")
+            assert "one worker per GPU" in metadata["workers"]
+            request = job_request("data-parallel", gpu_count=2)
+            request.workers = 2
+            job = await stub.CreateJob(request)
+            waiting = await wait_for(lambda: get_job(stub, job.name), lambda j: j.waiting_for != "", what="a reason to wait")
+            assert state_name(waiting.state) == "queued"
+            assert waiting.waiting_for == "2 GPU(s): the trainers have at most 0 free (other runs or workloads hold them)"
+            assert not cpu_only.created and not with_gpus.created  # never sent where it cannot start
+            with_gpus.held_gpus = 0
+            running = await wait_for(lambda: get_job(stub, job.name), in_state("running"), what="dispatched once free")
+            assert running.trainer == address_b and running.waiting_for == "" and running.workers == 2
+            assert with_gpus.runs[job.job_uid].request.workers == 2
