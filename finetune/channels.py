@@ -120,7 +120,7 @@ def stub_class(service: str) -> type:
 
 @dataclass
 class Clients:
-    """Lazily opened channels, one per service; `stub("dataset")` gives that service's stub. Close when done."""
+    """Lazily opened channels, one per address; `stub("dataset")` gives that service's stub. Close when done."""
 
     endpoints: Endpoints
     max_message_bytes: int = 64 * MB
@@ -128,17 +128,22 @@ class Clients:
     _channels: dict[str, grpc.Channel] = field(default_factory=dict)
 
     def channel(self, service: str) -> grpc.Channel:
-        if service not in self._channels:
+        return self.channel_at(self.endpoints.address(service))
+
+    def channel_at(self, address: str) -> grpc.Channel:
+        if address not in self._channels:
             options = channel_options(self.max_message_bytes) + _RECONNECT_OPTIONS
-            channel = grpc.insecure_channel(self.endpoints.address(service), options=options)
+            channel = grpc.insecure_channel(address, options=options)
             if self.endpoints.token:
                 channel = grpc.intercept_channel(channel, _Metadata((("authorization", f"Bearer {self.endpoints.token}"),)))
-            self._channels[service] = channel
-        return self._channels[service]
+            self._channels[address] = channel
+        return self._channels[address]
 
-    def stub(self, service: str) -> _GuardedStub:
-        """The service's stub; failed calls raise ServiceError, unary calls get `timeout` unless given one."""
-        return _GuardedStub(stub_class(service)(self.channel(service)), service, self.endpoints.address(service), self.timeout)
+    def stub(self, service: str, address: str = "") -> _GuardedStub:
+        """The service's stub (at `address` instead of its configured one, when given); failed calls raise
+        ServiceError, unary calls get `timeout` unless given one."""
+        address = address or self.endpoints.address(service)
+        return _GuardedStub(stub_class(service)(self.channel_at(address)), service, address, self.timeout)
 
     def has_api(self, service: str) -> bool:
         try:

@@ -44,6 +44,22 @@ class State:
     def stub(self, service: str):
         return self.clients.stub(service)
 
+    def run_stub(self, run_id: str):
+        """The trainer stub for a job's run: at the trainer the jobs service says holds the job (several trainers
+        may share one jobs service), else the configured trainer (a run started on a trainer directly)."""
+        return self.clients.stub("trainer", self.trainer_of(run_id))
+
+    def trainer_of(self, run_id: str) -> str:
+        """Where the job `run_id` runs, as the jobs service says; '' when it does not say (no such job, no jobs service)."""
+        if not self.clients.has_api("jobs"):
+            return ""
+        from finetune.jobs.v1 import jobs_service_pb2
+
+        try:
+            return self.stub("jobs").GetJob(jobs_service_pb2.GetJobRequest(name=f"jobs/{run_id}")).trainer
+        except ServiceError:
+            return ""
+
     def close(self) -> None:
         if self._clients is not None:
             self._clients.close()

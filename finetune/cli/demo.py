@@ -161,7 +161,7 @@ def answer(st: State, job: str, prompt: str, max_new_tokens: int, base_model: bo
     """The greedy answer of the job's fine-tuned model (or, with base_model, of the model it started from)."""
     request = tpb.GenerateRequest(name=f"runs/{job}", prompt=prompt, max_new_tokens=max_new_tokens, temperature=0.0,
                                   base_model=base_model)
-    return "".join(piece.text for piece in st.stub("trainer").Generate(request))
+    return "".join(piece.text for piece in st.run_stub(job).Generate(request))
 
 
 def compare_answers(st: State, job: str, rows: list[dict], max_new_tokens: int, label: str) -> tuple[int, int]:

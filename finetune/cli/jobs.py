@@ -46,6 +46,7 @@ def create_job(
     push_to_hub: bool = False,
     make_public: bool = False,
     gpus: int = 0,
+    workers: int = 0,
     timeout_seconds: float = 0,
     mode: str = "manual",
     validate_only: bool = False,
@@ -65,6 +66,7 @@ def create_job(
         model_saving=run_pb2.ModelSaving(save_model=save_model, model_name=model_name, push_to_hub=push_to_hub, make_public=make_public),
         priority=PRIORITIES[priority.lower()],
         gpu_count=gpus,
+        workers=workers,
         mode=configs.mode_value(mode),
         validate_only=validate_only,
     )
@@ -99,7 +101,9 @@ def show_job(st: State, job: job_pb2.Job) -> None:
             ("best validation loss", metric(m, "best_validation_loss")),
             ("training time", f"{m.training_time_seconds:.1f} s" if m.training_time_seconds else ""),
             ("attempts", f"{job.attempts} of {job.max_attempts}" if job.attempts else ""),
+            ("waiting for", job.waiting_for),
             ("trainer", job.trainer),
+            ("worker", job.placement),
             ("saved model", job.model_saving.model_name if job.model_saving.save_model else ""),
             ("output", job.output_dir),
             ("tags", ", ".join(job.tags)),
@@ -130,6 +134,7 @@ def create(
     save_model: bool = typer.Option(True, "--save-model/--no-save-model", help="Save the fine-tuned model."),
     model_name: str = typer.Option("", help="Name for the saved model, e.g. customer-support-llama-v1."),
     gpus: int = typer.Option(0, min=0, help="GPUs to train on (0: CPU)."),
+    workers: int = typer.Option(0, min=0, help="Data-parallel workers (0: one per GPU, or one on the CPU)."),
     timeout: float = typer.Option(0, min=0, help="Longest running time in seconds (0: none)."),
     mode: str = typer.Option("manual", help="Configuration mode: manual or automated."),
     validate_only: bool = typer.Option(False, "--validate-only", help="Check everything without creating the job."),
@@ -141,7 +146,8 @@ def create(
     if config:
         hp.uid = config.removeprefix("configurations/")
     job = create_job(st, model, dataset, hp, name=name, description=description, tags=tag or (), priority=priority, save_model=save_model,
-                     model_name=model_name, gpus=gpus, timeout_seconds=timeout, mode=mode, validate_only=validate_only)
+                     model_name=model_name, gpus=gpus, workers=workers, timeout_seconds=timeout, mode=mode,
+                     validate_only=validate_only)
     if st.json:
         st.emit_json(job)
     else:
@@ -276,7 +282,7 @@ def profile(
     from finetune.trainer.v1 import trainer_service_pb2 as tpb
 
     st = state(ctx)
-    result = st.stub("trainer").ProfileRun(tpb.ProfileRunRequest(name=f"runs/{job_id(job)}", steps=steps), timeout=120 + 10 * steps)
+    result = st.run_stub(job_id(job)).ProfileRun(tpb.ProfileRunRequest(name=f"runs/{job_id(job)}", steps=steps), timeout=120 + 10 * steps)
     if st.json:
         st.emit_json(result)
         return

@@ -120,7 +120,7 @@ def export_model(st: State, name: str, directory: Path, adapter: bool = False, i
     if not origin.run:
         raise typer.BadParameter(f"{model_id} is not a model fine-tuned here", param_hint="NAME")
     folder = "adapter" if adapter or not origin.model_dir else "model"
-    trainer = st.stub("trainer")
+    trainer = st.run_stub(origin.run.removeprefix("runs/"))  # the trainer that trained it keeps its files
     report = None
     if int8:
         report = trainer.QuantizeModel(tpb.QuantizeModelRequest(name=origin.run), timeout=600)

@@ -141,7 +141,8 @@ def follow(st: State, job: str, *, after: int = 0, retry_seconds: float = 60.0, 
         give_up = time.monotonic() + retry_seconds
         while True:
             try:
-                stream = st.stub("trainer").StreamRunEvents(tpb.StreamRunEventsRequest(name=f"runs/{job}", after_sequence=result.last_sequence))
+                trainer = st.run_stub(job)  # asked again after a lost connection: a job moves when its trainer is lost
+                stream = trainer.StreamRunEvents(tpb.StreamRunEventsRequest(name=f"runs/{job}", after_sequence=result.last_sequence))
                 for event in stream:
                     if event.sequence <= result.last_sequence:
                         continue
@@ -151,7 +152,7 @@ def follow(st: State, job: str, *, after: int = 0, retry_seconds: float = 60.0, 
                 if result.state in FINAL_RUN_STATES:
                     return result
                 # The stream ended without a final state: the trainer went away; ask where the run stands.
-                run = st.stub("trainer").GetRun(tpb.GetRunRequest(name=f"runs/{job}"))
+                run = trainer.GetRun(tpb.GetRunRequest(name=f"runs/{job}"))
                 if run.state in FINAL_RUN_STATES and run.last_sequence <= result.last_sequence:
                     result.state, result.error = run.state, run.error
                     return result
@@ -198,7 +199,7 @@ def stream_generation(st: State, job: str, prompt: str, max_new_tokens: int = 0,
     """Streams the job's model's answer to stdout as it is generated; returns the whole text."""
     request = tpb.GenerateRequest(name=f"runs/{job}", prompt=prompt, max_new_tokens=max_new_tokens, temperature=temperature)
     pieces = []
-    for piece in st.stub("trainer").Generate(request):
+    for piece in st.run_stub(job).Generate(request):
         if piece.text:
             pieces.append(piece.text)
             if not st.json:

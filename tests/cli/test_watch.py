@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import grpc
 
+from finetune.jobs.v1 import job_pb2, jobs_service_pb2_grpc
 from finetune.trainer.v1 import run_pb2, trainer_service_pb2_grpc
 from services.common.errors import NotFound
 from services.common.server import create_host
@@ -81,3 +82,31 @@ def test_watching_an_unknown_job_fails_at_once(services, make_settings, finetune
     start_scripted(services, make_settings)
     result = finetune("watch", "job_unknown", env=NO_JOBS_SERVICE)
     assert_clean_failure(result, "run 'runs/job_unknown' does not exist (RUN_NOT_FOUND)", code=1)
+
+
+class Placements(jobs_service_pb2_grpc.JobsServiceServicer):
+    """A jobs service that knows where one job runs: `job_flaky`, on the trainer at `trainer`."""
+
+    def __init__(self, trainer: str):
+        self.trainer = trainer
+
+    async def GetJob(self, request, context):
+        if request.name != "jobs/job_flaky":
+            raise NotFound(f"job {request.name!r} does not exist", reason="JOB_NOT_FOUND")
+        return job_pb2.Job(name=request.name, job_uid="job_flaky", state=job_pb2.JOB_STATE_RUNNING, trainer=self.trainer, attempts=1)
+
+
+def test_watch_follows_a_job_to_the_trainer_the_jobs_service_names(services, make_settings, finetune):
+    """Several trainers share one jobs service: the job runs on one the CLI was not pointed at."""
+    holder = start_scripted(services, make_settings)
+    elsewhere = services.addresses.pop("trainer")
+
+    def build(settings):
+        host = create_host(settings, [(jobs_service_pb2_grpc.add_JobsServiceServicer_to_server, Placements(elsewhere))],
+                           ["finetune.jobs.v1.JobsService"])
+        return host, host.port
+
+    services.start("jobs", make_settings("jobs"), build)
+    result = finetune("watch", "job_flaky", env={"FINETUNE_TRAINER_ADDRESS": "127.0.0.1:9"})  # nothing listens there
+    assert result.exit_code == 0, result.output
+    assert holder.requests == [("runs/job_flaky", 0), ("runs/job_flaky", 2)] and "job job_flaky completed" in result.stdout
