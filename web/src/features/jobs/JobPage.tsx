@@ -46,6 +46,8 @@ export function JobPage() {
           <span className="font-mono">{jobId}</span> · {cfg?.model?.uid} on{" "}
           <Link className="underline" to={`/datasets/${cfg?.dataset?.uid}`}>{cfg?.dataset?.name || cfg?.dataset?.uid}</Link>
           {cfg?.hyperparameters?.uid ? <> · configuration <span className="font-mono">{cfg.hyperparameters.uid}</span></> : null}
+          {data.trainer ? <> · trainer <span className="font-mono">{data.trainer}</span>{data.placement && data.placement !== "local"
+            ? <>, worker on <span className="font-mono">{data.placement}</span></> : null}</> : null}
         </>}
         actions={<><JobStateBadge state={data.state} /><StreamStatus status={stream.status} reconnects={stream.reconnects} /></>}
       />
@@ -55,7 +57,9 @@ export function JobPage() {
         )}
         {stream.error && !isFinal(data.state) && <ErrorMessage title="Live stream" error={stream.error} />}
         {queued && (
-          <Card><p className="text-sm text-slate-700" role="status">Queued: waiting for a trainer. The charts start with its first step.</p></Card>
+          <Card><p className="text-sm text-slate-700" role="status">
+            Queued: waiting for {data.waiting_for || "a trainer"}. The charts start with its first step.
+          </p></Card>
         )}
         <Card title="Controls"><JobControls job={data} series={stream.series} onDiagnose={() => setDiagnosing(true)} /></Card>
         {diagnosing && <Diagnosis jobId={jobId} running={data.state === "JOB_STATE_RUNNING"} />}

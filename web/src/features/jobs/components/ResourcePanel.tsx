@@ -30,7 +30,7 @@ export function ResourcePanel({ series }: { series: RunSeries }) {
   }
   const gpus = r.gpus ?? [];
   return (
-    <Card title="Resources">
+    <Card title={r.node ? `Resources of node ${r.node}` : "Resources"}>
       <dl className="grid grid-cols-2 gap-4 sm:grid-cols-4">
         <Stat label="CPU" value={fmtPercent(r.cpu_percent)} hint={`${r.cpu_count ?? "?"} cores`} />
         <Stat label="Memory" value={fmtPercent(r.memory_percent)} hint={`${fmtBytes(r.memory_used_bytes)} of ${fmtBytes(r.memory_total_bytes)}`} />
