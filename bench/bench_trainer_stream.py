@@ -102,8 +102,8 @@ class Service:
 
 
 def request(rows, steps: int, logging_steps: int = 1, **extra) -> pb.CreateRunRequest:
-    hyper = run_pb2.Hyperparameters(batch_size=8, max_seq_length=128, epochs=100, max_steps=steps, save_steps=0,
-                                    logging_steps=logging_steps, **extra)
+    hyper = run_pb2.Hyperparameters(**{**dict(batch_size=8, max_seq_length=128, epochs=100, max_steps=steps, save_steps=0,
+                                              logging_steps=logging_steps), **extra})
     return pb.CreateRunRequest(run=run_pb2.Run(model=TINY_MODEL_ID, hyperparameters=hyper),
                                train_rows=[pb.TrainingExample(**r) for r in rows])
 
