@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -94,25 +95,28 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=80)
     parser.add_argument("--save-steps", type=int, default=20)
+    parser.add_argument("--subjects", default="local,ray,ray+s3", help="which of local, ray and ray+s3 to run (local always)")
     args = parser.parse_args()
     why = missing()
     if why:
         raise SystemExit(f"cannot run a Ray cluster here: {why}")
     rows = synthetic_rows(256, seed=3, min_length=20, max_length=100)  # as bench_trainer_stream.py
-    names = ("local", "ray", "ray+s3")
+    names = tuple(n for n in ("local", "ray", "ray+s3") if n == "local" or n in args.subjects.split(","))
     with tempfile.TemporaryDirectory(prefix="bench-ray-") as tmp, NetnsRayCluster(scratch=Path(tmp) / "nodes") as cluster:
-        for name in names:
-            (Path(tmp) / name).mkdir()
-        async with Trainer(Path(tmp) / "local", None) as local, Trainer(Path(tmp) / "ray", cluster) as ray, \
-                Trainer(Path(tmp) / "ray+s3", cluster, cluster.object_store()) as stored:
-            trainers = {"local": local, "ray": ray, "ray+s3": stored}
+        async with contextlib.AsyncExitStack() as stack:
+            trainers = {}
+            for name in names:
+                (Path(tmp) / name).mkdir()
+                subject = Trainer(Path(tmp) / name, None if name == "local" else cluster,
+                                  cluster.object_store() if name == "ray+s3" else "")
+                trainers[name] = await stack.enter_async_context(subject)
             for trainer in trainers.values():
                 await trainer.one_run(rows, 3)  # warm: the model built, the cluster's worker pool started
             speeds: dict[str, list[float]] = {n: [] for n in names}
             delays: dict[str, list[float]] = {n: [] for n in names}
             walls: dict[str, list[float]] = {n: [] for n in names}
             for round_ in range(args.rounds):
-                order = names[round_ % 3:] + names[:round_ % 3]
+                order = names[round_ % len(names):] + names[:round_ % len(names)]
                 for name in order:
                     speed, lat, wall = await trainers[name].one_run(rows, args.steps, args.save_steps)
                     speeds[name].append(speed)

@@ -32,6 +32,7 @@ import json
 import logging
 import math
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +147,7 @@ class Recipe:
         self.device_request = device
         self.resume = resume
         self.pause_poll_seconds = pause_poll_seconds
+        self._upload: threading.Thread | None = None  # the newest checkpoint's upload to the storage, if any
 
     # ---------------------------------------------------------------------------------- setup
     def setup(self) -> None:
@@ -430,17 +432,40 @@ class Recipe:
         rng_states = dist_utils.gather_to_main(capture_rng_state(), self.dist)
         path = None
         if self.dist.is_main and self.last_saved_step != self.step:
+            self._finish_upload()  # this save may drop the folder the previous one uploads from
             path = write_checkpoint(
                 self.paths.checkpoints_dir, self.step, model=self.model,
                 optimizer_state=self.optimizer.state_dict(), scheduler_state=self.scheduler.state_dict(),
                 rng_states=rng_states, trainer_state=self._trainer_state(), keep=self.config.keep_checkpoints,
             )
-            if self.paths.storage is not None:  # reported once a worker on any node could resume from it
-                self.paths.storage.put_checkpoint(self.paths.run_id, path, self.config.keep_checkpoints)
-            self._emit({"type": "checkpoint", "step": self.step, "path": str(path)})
+            event = {"type": "checkpoint", "step": self.step, "path": str(path)}
+            if self.paths.storage is None:
+                self._emit(event)
+            else:
+                self._start_upload(path, event)
         self.last_saved_step = self.step
         dist_utils.barrier(self.dist)
         return path
+
+    def _start_upload(self, path: Path, event: dict) -> None:
+        """Upload a checkpoint to the storage while training goes on; it is reported once uploaded, when a worker
+        on any node could resume from it."""
+        def upload() -> None:
+            try:
+                self.paths.storage.put_checkpoint(self.paths.run_id, path, self.config.keep_checkpoints)
+            except Exception as exc:  # noqa: BLE001 - the storage away for a while: the next checkpoint tries again
+                self._log("warning", f"{path.name} was not uploaded to the storage ({type(exc).__name__}: {exc}); "
+                                     "a relaunched worker resumes from the last one that was")
+                return
+            self._emit(event)
+
+        self._upload = threading.Thread(target=upload, name="checkpoint-upload", daemon=True)
+        self._upload.start()
+
+    def _finish_upload(self) -> None:
+        if self._upload is not None:
+            self._upload.join()
+            self._upload = None
 
     def _trainer_state(self) -> dict:
         cfg = self.config
@@ -489,6 +514,7 @@ class Recipe:
     def _finish(self, stop: _Stop) -> RunResult:
         summary: dict[str, Any] = {}
         if stop.state == "cancelled":
+            self._finish_upload()
             self._emit_state(stop.state, stop.reason, stop.message)
             return RunResult(stop.state, stop.reason, self.step, summary)
         full = stop.state in ("completed", "stopped_early")
@@ -501,6 +527,7 @@ class Recipe:
         if full and self.step > 0:
             self.save_checkpoint()
         if self.dist.is_main:
+            self._finish_upload()
             summary = self._write_artifacts(full, stop)
             if self.paths.storage is not None:  # before the final state: the trainer fetches them on it
                 self.paths.storage.put_artifacts(self.paths.run_id, self.paths.artifacts_dir)
@@ -553,6 +580,7 @@ class Recipe:
         }
 
     def cleanup(self) -> None:
+        self._finish_upload()
         dist_utils.shutdown(getattr(self, "dist", dist_utils.DistInfo()))
 
     # ---------------------------------------------------------------------------------- events

@@ -75,6 +75,7 @@ from services.trainer.worker import RUN_SPEC, WORKER_LOG, read_jsonl, worker_com
 log = logging.getLogger("finetune.trainer.supervisor")
 
 HUB_TOKEN_FILE = ".hub_token"
+PLACE_WAIT_SECONDS = 3.0  # how long CreateRun waits for room on the Ray cluster before it refuses
 PUBLISHED = ".published"  # in a run folder: its inputs are in the storage (with a storage URL)
 # Which states allow each command.
 ALLOWED = {
@@ -417,11 +418,17 @@ class Supervisor:
             return free[:gpu_count]
 
     async def _admit_on_cluster(self, gpu_count: int, ranks: int) -> None:
-        """Refuse a run the Ray cluster cannot place now (its GPUs, or a node's room for each of its workers)."""
-        free = await self.free_capacity()
+        """Refuse a run the Ray cluster cannot place now (its GPUs, or a node's room for each of its workers). Ray
+        frees an ended run's resources a moment after its actor is killed: that moment is waited for."""
         per_worker = self.ray.worker_demand(gpu_count // ranks if gpu_count else 0)
-        _, placeable = await self.ray.free(per_worker)
-        unplaced = sum(h.ranks for h in self._handles.values() if not h.finished and h.proc is None)
+        deadline = time.monotonic() + PLACE_WAIT_SECONDS
+        while True:
+            free = await self.free_capacity()
+            _, placeable = await self.ray.free(per_worker)
+            unplaced = sum(h.ranks for h in self._handles.values() if not h.finished and h.proc is None)
+            if (gpu_count <= free["free_gpus"] and ranks <= placeable - unplaced) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.25)
         if gpu_count > free["free_gpus"] or ranks > placeable - unplaced:
             wanted = f"{gpu_count} GPU(s) and " if gpu_count else ""
             raise ResourceExhausted(

@@ -111,6 +111,7 @@ class EventWriter:
 
     def __init__(self, path: Path, echo_stdout: bool = False, base: int = 0) -> None:
         self._file = open(path, "a", encoding="utf-8")
+        self._lock = threading.Lock()  # a checkpoint's upload thread reports it (services.trainer.recipe)
         self._base = base
         self._echo = echo_stdout
         self.terminal_state: str | None = None
@@ -118,12 +119,13 @@ class EventWriter:
 
     def __call__(self, event: dict) -> None:
         line = json.dumps(event, allow_nan=True, default=str)
-        self._file.write(line + "\n")
-        self._file.flush()
-        if event.get("type") != "step":
-            os.fsync(self._file.fileno())
-        if self.on_write is not None:
-            self.on_write(self._base + self._file.tell())
+        with self._lock:
+            self._file.write(line + "\n")
+            self._file.flush()
+            if event.get("type") != "step":
+                os.fsync(self._file.fileno())
+            if self.on_write is not None:
+                self.on_write(self._base + self._file.tell())
         if self._echo:
             print(line, flush=True)
         if event.get("type") == "state" and event.get("state") in TERMINAL_STATES:
