@@ -94,3 +94,23 @@ def test_a_journal_continues_the_stored_offsets_on_a_node_where_the_previous_att
     writer({"type": "log", "message": "two"})
     writer.close()
     assert sizes[-1] == 1000 + (run_dir / EVENTS_FILE).stat().st_size
+
+
+def test_a_workers_actor_sets_its_node_folder_up_and_points_the_worker_at_a_restarted_trainer(tmp_path, monkeypatch):
+    """The actor's side (`RunActor`, here without Ray): the run's folder on its node with the attempt's link settings
+    (0600) and journal; `relink` gives the worker the address a restarted trainer listens at, nothing else changed."""
+    from services.trainer.link import read_link_file
+    from services.trainer.ray_backend import RunActor
+
+    monkeypatch.setenv(SCRATCH_ENV, str(tmp_path / "node"))
+    link = {"address": "10.0.0.1:4000", "run": "r2", "attempt": 3, "token": "secret", "sample_interval": 1.0}
+    storage = {"url": f"file://{tmp_path / 'store'}", "run": "r2", "link": link, "attempt": 3, "stored_offset": 1234,
+               "python": "python3"}
+    actor = RunActor(str(tmp_path / "trainer" / "r2"), ["python3", "-m", "services.trainer.worker"], "unused.log", storage)
+    node_dir = tmp_path / "node" / "runs" / "r2"
+    assert actor.run_dir == str(node_dir) and actor.log_file == str(node_dir / "worker.log")
+    assert actor.command[-6:] == ["--run-dir", str(node_dir), "--storage", storage["url"], "--run", "r2"]
+    assert read_link_file(node_dir) == link and (node_dir / "link.json").stat().st_mode & 0o777 == 0o600
+    assert journal_base(node_dir) == 1234  # a new journal here: it continues the trainer's stored offsets
+    actor.relink("10.0.0.9:4001")
+    assert read_link_file(node_dir) == {**link, "address": "10.0.0.9:4001"}
