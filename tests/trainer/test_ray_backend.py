@@ -1,8 +1,8 @@
 """The Ray backend on a real three-node Ray cluster: a run lands on the node its resources name (not the trainer's
 own), streams exactly once through the worker link, trains the same losses as the local backend, sends resource
 samples of its own node, takes its commands, resumes from its last checkpoint after a kill -9 of its worker or of
-its actor's process and, on the other node, after its node stops; a restarted trainer re-attaches to a run that
-trained on meanwhile. A two-worker run is a Ray Train TorchTrainer over gloo, its ranks on two nodes, and trains
+its actor's process and, on the other node, after its node stops (the nodes then sharing nothing with the trainer
+or each other but an S3 object store); a restarted trainer re-attaches to a run that trained on meanwhile. A two-worker run is a Ray Train TorchTrainer over gloo, its ranks on two nodes, and trains
 what one process does with the same global batch. The trainer's capacity is what the cluster has free: another
 workload holding a node or the GPU leaves no room, and a run is refused until it is released.
 
