@@ -1,5 +1,5 @@
-"""The Ray backend on a real three-node Ray cluster: a run lands on the node its resources name (not the trainer's
-own), streams exactly once through the worker link, trains the same losses as the local backend, sends resource
+"""The Ray backend on a real three-node Ray cluster: a job, dispatched by the jobs service, runs on the node its
+resources name (not the trainer's own), streams exactly once through the worker link, trains the same losses as the local backend, sends resource
 samples of its own node, takes its commands, resumes from its last checkpoint after a kill -9 of its worker or of
 its actor's process and, on the other node, after its node stops (the nodes then sharing nothing with the trainer
 or each other but an S3 object store); a restarted trainer re-attaches to a run that trained on meanwhile. A two-worker run is a Ray Train TorchTrainer over gloo, its ranks on two nodes, and trains
@@ -15,6 +15,8 @@ pair. Needs root, `ip` and the `ray` extra (`make test` installs it); elsewhere 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import os
 import signal
@@ -26,12 +28,18 @@ import grpc
 import psutil
 import pytest
 
+from finetune.dataset.v1 import dataset_service_pb2 as dataset_pb, dataset_service_pb2_grpc
+from finetune.jobs.v1 import jobs_service_pb2_grpc
 from finetune.trainer.v1 import run_pb2, trainer_service_pb2 as pb, trainer_service_pb2_grpc
+from services.catalog.builtin_models import TINY_MODEL_ID
 from services.common.settings import load_settings
-from tests.trainer.helpers import make_recipe, small_config, step_losses, tiny_model_dir
+from services.dataset.server import build_server as build_dataset_server
+from services.jobs.server import build_server as build_jobs_server
+from tests.jobs.helpers import FAST_ENV, builtin_only_checker, get_job, in_state, job_request, state_name, wait_for
+from tests.trainer.helpers import TRAIN_ROWS, make_recipe, small_config, step_losses, tiny_model_dir
 from tests.trainer.test_service import Events, assert_contiguous, create_request, is_kind, is_state, worker_pid
 from tests.trainer.test_service_restart import _connect, _service_env, _serving, _start, _stop
-from tools.netns_ray import HEAD, INSIDE, NODE_B, NODE_C, NetnsRayCluster, missing
+from tools.netns_ray import HEAD, INSIDE, NODE_B, NODE_C, OUTSIDE, NetnsRayCluster, missing
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -104,12 +112,51 @@ async def _ray_run(cluster, tmp_path_factory, tmp_path, run_id: str, **values):
     return env, service, channel, stub, run, Events(stub, run.name)
 
 
-async def test_a_run_lands_on_the_node_it_asks_for_and_trains_the_local_backends_losses(cluster, local_losses, tmp_path_factory, tmp_path):
-    env, service, channel, stub, run, events = await _ray_run(cluster, tmp_path_factory, tmp_path, "onray")
+async def _upload(dataset_address: str, rows: list[dict]) -> str:
+    """The rows as a dataset with no validation split (the training split keeps their order): its id."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, ["input", "output"])
+    writer.writeheader()
+    writer.writerows(rows)
+
+    def chunks():
+        yield dataset_pb.UploadDatasetRequest(metadata=dataset_pb.UploadMetadata(filename="rows.csv"))
+        yield dataset_pb.UploadDatasetRequest(chunk=buffer.getvalue().encode())
+
+    async with grpc.aio.insecure_channel(dataset_address) as channel:
+        uploaded = await dataset_service_pb2_grpc.DatasetServiceStub(channel).UploadDataset(chunks())
+    return uploaded.name.removeprefix("datasets/")
+
+
+async def test_a_job_runs_on_the_node_it_asks_for_and_trains_the_local_backends_losses(cluster, local_losses, tmp_path):
+    """The whole path: the jobs service (outside the namespace) dispatches to the trainer on Ray, whose worker on node
+    B fetches the rows from the dataset service (also outside, at OUTSIDE) and trains what the local backend trains."""
+    dataset_host, dataset_port = build_dataset_server(load_settings("dataset", {}, host=OUTSIDE, port=0, jobs_address="",
+                                                                    data_dir=tmp_path / "dataset"))
+    await dataset_host.start()
+    dataset_address = f"{OUTSIDE}:{dataset_port}"
+    env = _ray_env(cluster, tmp_path, FINETUNE_TRAINER_DATASET_ADDRESS=dataset_address)
+    service = _start_inside(cluster, env, tmp_path / "service.log")
+    jobs_host = None
     try:
-        items = await events.done()
+        channel, stub = await _connect_inside(env)
+        trainer_address = f"{INSIDE}:{env['FINETUNE_TRAINER_PORT']}"
+        jobs_host, jobs_port = build_jobs_server(load_settings(
+            "jobs", {**FAST_ENV, "FINETUNE_JOBS_TRAINER_ADDRESSES": trainer_address}, port=0, data_dir=tmp_path / "jobs",
+            dataset_address=dataset_address), models=builtin_only_checker())
+        await jobs_host.start()
+        jobs_channel = grpc.aio.insecure_channel(f"127.0.0.1:{jobs_port}")
+        jobs = jobs_service_pb2_grpc.JobsServiceStub(jobs_channel)
+        dataset_id = await _upload(dataset_address, TRAIN_ROWS)
+        job = await jobs.CreateJob(job_request("on ray", dataset=dataset_id, model=TINY_MODEL_ID, batch_size=4,
+                                               max_seq_length=96, learning_rate=1e-3, epochs=1, **STEPS))
+        done = await wait_for(lambda: get_job(jobs, job.name), in_state("completed", "failed"), timeout=180, what="the job's end")
+        assert state_name(done.state) == "completed", done.error or (tmp_path / "service.log").read_text()[-3000:]
+        assert done.trainer == trainer_address and done.placement == f"ray node {NODE_B}" and done.attempts == 1
+        assert done.metrics.step == STEPS["max_steps"]
+
+        items = await Events(stub, f"runs/{job.job_uid}").done()
         assert_contiguous(items)
-        assert items[-1].state.state == run_pb2.RUN_STATE_COMPLETED, (tmp_path / "service.log").read_text()[-3000:]
         started = next(e for e in items if is_state(run_pb2.RUN_STATE_RUNNING)(e))
         assert started.state.message.endswith(f"(Ray node {NODE_B})")  # not the trainer's own node
         # The worker samples its own node (the trainer's samples cannot see it) and sends them over the link.
@@ -120,8 +167,6 @@ async def test_a_run_lands_on_the_node_it_asks_for_and_trains_the_local_backends
         ours = _losses(items)
         assert ours.keys() == local_losses.keys()
         assert max(abs(ours[s] - local_losses[s]) for s in ours) <= 1e-6
-        row = await stub.GetRun(pb.GetRunRequest(name=run.name))
-        assert row.attempts == 1 and row.placement == f"ray node {NODE_B}"
         # The GPUs a run may ask for are the cluster's (node C declares one), not the trainer machine's.
         assert (await stub.GetCapacity(pb.GetCapacityRequest())).gpu_count == 1
         too_many = create_request("too-many-gpus", validation=False)
@@ -130,9 +175,13 @@ async def test_a_run_lands_on_the_node_it_asks_for_and_trains_the_local_backends
             await stub.CreateRun(too_many)
         assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert "asks for 2 GPU(s) but this trainer has 1" in refused.value.details()
+        await jobs_channel.close()
         await channel.close()
     finally:
+        if jobs_host is not None:
+            await jobs_host.stop(0)
         _stop(service)
+        await dataset_host.stop(0)
 
 
 async def test_commands_reach_a_ray_run_pause_resume_learning_rate_checkpoint_cancel(cluster, tmp_path_factory, tmp_path):
