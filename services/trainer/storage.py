@@ -37,7 +37,9 @@ from services.common.errors import InvalidArgument
 SCRATCH_ENV = "FINETUNE_WORKER_SCRATCH"  # where a node's workers keep their run folders (default: the temp folder)
 INPUTS = ("run.json", "train.jsonl", "validation.jsonl")
 COMPLETE = ".complete"
-STATE_FILE = "trainer_state.json"  # a checkpoint's last file (services.trainer.checkpoint)
+# A checkpoint's last file and its folders' prefix, as services.trainer.checkpoint names them: not imported from
+# there, which loads torch, so that a Ray actor that only sets a run folder up stays light.
+STATE_FILE, CHECKPOINT_PREFIX = "trainer_state.json", "checkpoint-"
 JOURNAL_BASE = "events.base"  # {"base": offset, "attempt": n}: where this node's journal starts
 
 
@@ -53,7 +55,6 @@ class RunStorage:
         except (ValueError, OSError) as exc:
             raise InvalidArgument(f"the storage URL {url!r} cannot be opened: {exc}", reason="BAD_SETTING") from exc
         self.root = self.root.rstrip("/")
-        self.local = pafs.LocalFileSystem()
 
     def path(self, *parts: str) -> str:
         return "/".join([self.root, *parts])
@@ -139,23 +140,23 @@ class RunStorage:
         base = self.run_path(run_id, "checkpoints")
         steps = []
         for info in self.fs.get_file_info(pafs.FileSelector(base, allow_not_found=True)):
-            name = info.base_name
-            if info.type == pafs.FileType.Directory and name.startswith("checkpoint-") and name[11:].isdigit():
+            step = info.base_name.removeprefix(CHECKPOINT_PREFIX)
+            if info.type == pafs.FileType.Directory and info.base_name.startswith(CHECKPOINT_PREFIX) and step.isdigit():
                 if self.exists(f"{info.path}/{STATE_FILE}"):
-                    steps.append(int(name[11:]))
+                    steps.append(int(step))
         return sorted(steps)
 
     def put_checkpoint(self, run_id: str, path: Path, keep: int) -> None:
         """Upload a checkpoint written locally (its state file last), then drop the storage's older ones beyond `keep`."""
         self.put_tree(path, self.run_path(run_id, "checkpoints", path.name), last=STATE_FILE)
         for step in self.checkpoint_steps(run_id)[:-keep] if keep > 0 else []:
-            self.delete_tree(self.run_path(run_id, "checkpoints", f"checkpoint-{step}"))
+            self.delete_tree(self.run_path(run_id, "checkpoints", f"{CHECKPOINT_PREFIX}{step}"))
 
     def get_checkpoint(self, run_id: str, step: int, checkpoints_dir: Path) -> Path:
-        target = Path(checkpoints_dir) / f"checkpoint-{step}"
+        target = Path(checkpoints_dir) / f"{CHECKPOINT_PREFIX}{step}"
         if not (target / STATE_FILE).is_file():
             checkpoints_dir.mkdir(parents=True, exist_ok=True)
-            self.get_tree(self.run_path(run_id, "checkpoints", f"checkpoint-{step}"), target)
+            self.get_tree(self.run_path(run_id, "checkpoints", target.name), target)
         return target
 
     # -------------------------------------------------------------------------------- the trainer's side

@@ -316,10 +316,15 @@ class Supervisor:
         slots = max(0, self.options.max_concurrent_runs - len(self._slots))
         if self.ray is None:
             return {"free_gpus": max(0, self.gpu_count - len(self._gpus_in_use)), "free_runs": slots, "backend": "local"}
-        gpus, placeable = await self.ray.free(self.ray.worker_demand(0))
+        gpus, workers = await self._cluster_room(self.ray.worker_demand(0))
+        return {"free_gpus": gpus, "free_runs": min(slots, workers), "backend": "ray"}
+
+    async def _cluster_room(self, demand: dict) -> tuple[int, int]:
+        """(GPUs free on the Ray cluster, workers of `demand` its nodes can place), less what the runs accepted but
+        not placed yet will take."""
+        gpus, placeable = await self.ray.free(demand)
         unplaced = [h for h in self._handles.values() if not h.finished and h.proc is None]
-        return {"free_gpus": max(0, gpus - sum(h.gpu_count for h in unplaced)),
-                "free_runs": max(0, min(slots, placeable - sum(h.ranks for h in unplaced))), "backend": "ray"}
+        return max(0, gpus - sum(h.gpu_count for h in unplaced)), max(0, placeable - sum(h.ranks for h in unplaced))
 
     def pid_of(self, run_id: str) -> int | None:
         handle = self._handles.get(run_id)
@@ -423,19 +428,16 @@ class Supervisor:
         per_worker = self.ray.worker_demand(gpu_count // ranks if gpu_count else 0)
         deadline = time.monotonic() + PLACE_WAIT_SECONDS
         while True:
-            free = await self.free_capacity()
-            _, placeable = await self.ray.free(per_worker)
-            unplaced = sum(h.ranks for h in self._handles.values() if not h.finished and h.proc is None)
-            if (gpu_count <= free["free_gpus"] and ranks <= placeable - unplaced) or time.monotonic() > deadline:
+            gpus, workers = await self._cluster_room(per_worker)
+            if (gpu_count <= gpus and ranks <= workers) or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.25)
-        if gpu_count > free["free_gpus"] or ranks > placeable - unplaced:
+        if gpu_count > gpus or ranks > workers:
             wanted = f"{gpu_count} GPU(s) and " if gpu_count else ""
             raise ResourceExhausted(
                 f"the Ray cluster cannot place the run now: it asks for {wanted}{ranks} worker(s) of {per_worker}, and "
-                f"{free['free_gpus']} GPU(s) and room for {max(0, placeable - unplaced)} such worker(s) are free; try "
-                "again when a run ends", reason="TRAINER_AT_CAPACITY",
-                metadata={"free_gpus": free["free_gpus"], "free_workers": max(0, placeable - unplaced)})
+                f"{gpus} GPU(s) and room for {workers} such worker(s) are free; try again when a run ends",
+                reason="TRAINER_AT_CAPACITY", metadata={"free_gpus": gpus, "free_workers": workers})
 
     def _release_slot(self, run_id: str, gpus: list[int]) -> None:
         self._slots.discard(run_id)

@@ -164,21 +164,19 @@ def run_training(run_dir: Path, *, events_stdout: bool = False, storage: str = "
     from services.trainer.storage import RunStorage, journal_base
 
     commands = QueueControl()
-    events, link = None, None
-    mirror = RunStorage(storage) if storage else None
-    try:
-        if mirror is not None:
+    events, link, mirror, staging_error = None, None, None, ""
+    if storage:
+        try:
+            mirror = RunStorage(storage)
             mirror.stage(run_id, run_dir)
-    except Exception as exc:  # noqa: BLE001 - no inputs: say why (on the link when there is one) and exit 2
-        logging.getLogger("services.trainer").error("staging the run from %s failed: %s", storage, exc)
-        mirror = None
-        staging_error = f"the run's inputs could not be staged from {storage}: {type(exc).__name__}: {exc}"
-    else:
-        staging_error = ""
+        except Exception as exc:  # noqa: BLE001 - no inputs: say why (on the link when there is one) and exit 2
+            logging.getLogger("services.trainer").error("staging the run from %s failed: %s", storage, exc)
+            mirror, staging_error = None, f"the run's inputs could not be staged from {storage}: {type(exc).__name__}: {exc}"
     if is_main:
         terminate_partial_line(run_dir / EVENTS_FILE)
-        events = EventWriter(run_dir / EVENTS_FILE, events_stdout, base=journal_base(run_dir))
-        link = _start_link(run_dir, events, commands)
+        base = journal_base(run_dir)
+        events = EventWriter(run_dir / EVENTS_FILE, events_stdout, base=base)
+        link = _start_link(run_dir, events, commands, base)
     try:
         if staging_error:
             _emit_failure(events, "storage_unavailable", staging_error)
@@ -198,17 +196,14 @@ def run_training(run_dir: Path, *, events_stdout: bool = False, storage: str = "
         handler.close()
 
 
-def _start_link(run_dir: Path, events: EventWriter, commands):
+def _start_link(run_dir: Path, events: EventWriter, commands, base: int):
     """Stream the journal to the trainer that started this worker (none for a worker run by hand)."""
     from services.trainer.link import LINK_FILE, JournalLink, read_link_file
 
     settings = read_link_file(run_dir)
     if settings is None:
         return None
-    from services.trainer.storage import journal_base
-
-    link = JournalLink(run_dir / EVENTS_FILE, settings, commands, settings_file=run_dir / LINK_FILE,
-                       base=journal_base(run_dir)).start()
+    link = JournalLink(run_dir / EVENTS_FILE, settings, commands, settings_file=run_dir / LINK_FILE, base=base).start()
     events.on_write = link.wrote
     # The link's thread sends each event while the training thread runs Python between kernels: with the default
     # 5 ms GIL switch interval an event waited about that long to leave (p50 4.1 ms step -> subscriber, against
@@ -274,9 +269,6 @@ def _run(run_dir: Path, events: EventWriter | None, commands, mirror=None, run_i
     from services.trainer.artifacts import ArtifactOptions
     from services.common.hyperparameters import TrainingConfig
 
-    def emit_failure(reason: str, message: str) -> None:
-        _emit_failure(events, reason, message)
-
     try:
         spec = json.loads((run_dir / RUN_SPEC).read_text())
         config = TrainingConfig.from_dict(spec.get("config") or {})
@@ -285,10 +277,10 @@ def _run(run_dir: Path, events: EventWriter | None, commands, mirror=None, run_i
         artifacts = ArtifactOptions.from_dict(spec.get("artifacts"))
         model_path = Path(spec["model_path"])
     except FinetuneError as exc:
-        emit_failure(exc.reason.lower(), exc.message)
+        _emit_failure(events, exc.reason.lower(), exc.message)
         return 2
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        emit_failure("invalid_run_spec", f"{RUN_SPEC} is unusable: {type(exc).__name__}: {exc}")
+        _emit_failure(events, "invalid_run_spec", f"{RUN_SPEC} is unusable: {type(exc).__name__}: {exc}")
         return 2
 
     import torch
@@ -308,12 +300,12 @@ def _run(run_dir: Path, events: EventWriter | None, commands, mirror=None, run_i
         return 0 if result.state in ("completed", "stopped_early", "cancelled") else 1
     except FinetuneError as exc:
         log.error("run failed: %s", exc.message)
-        emit_failure(exc.reason.lower(), exc.message)
+        _emit_failure(events, exc.reason.lower(), exc.message)
         return 1
     except BaseException as exc:  # noqa: BLE001 - the process boundary: report everything, then exit non-zero
         log.error("run failed:\n%s", traceback.format_exc())
         reason = "out_of_memory" if isinstance(exc, (MemoryError, torch.OutOfMemoryError)) else "error"
-        emit_failure(reason, f"{type(exc).__name__}: {exc}")
+        _emit_failure(events, reason, f"{type(exc).__name__}: {exc}")
         return 1
     finally:
         recipe.cleanup()
