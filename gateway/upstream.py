@@ -86,7 +86,10 @@ class Upstreams:
             address = job.trainer if job.trainer in trainers else default
         except ApiError:  # not a job's run (started on a trainer directly), or the jobs service is away
             address = default
-        self._homes[run_id] = (address, time.monotonic() + _HOME_SECONDS)
+        now = time.monotonic()
+        if len(self._homes) >= 1024:  # a long-lived gateway sees many runs: forget the expired ones
+            self._homes = {r: h for r, h in self._homes.items() if h[1] > now}
+        self._homes[run_id] = (address, now + _HOME_SECONDS)
         return address
 
     async def close(self) -> None:
