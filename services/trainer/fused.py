@@ -99,57 +99,66 @@ class ProjectionGroup:
 def project(group: ProjectionGroup, x: torch.Tensor, training: bool) -> list[torch.Tensor]:
     """Each projection of `group` applied to x [tokens, in] with its adapter: one output per projection."""
     weight, bias = group.weight_and_bias()
-    slices, params, masks, scales = [], [], [], []
-    start = 0
-    for projection, width in zip(group.projections, group.widths):
+    owners, masks, scales, params = [], [], [], []
+    for index, projection in enumerate(group.projections):
         adapter = projection.adapter
         if adapter is not None:
             dropout = adapter.dropout
-            mask = (dropout.scaled_mask(x) if dropout is not None and training and dropout.dropped else None)
-            slices.append((start, start + width))
-            params += [adapter.lora_A, adapter.lora_B]
-            masks.append(mask)
+            owners.append(index)
+            masks.append(dropout.scaled_mask(x) if dropout is not None and training and dropout.dropped else None)
             scales.append(adapter.scale)
-        start += width
-    out = _Project.apply(x, weight, bias, tuple(slices), tuple(masks), tuple(scales), *params)
-    return list(out.split(group.widths, dim=-1)) if len(group.widths) > 1 else [out]
+            params += [adapter.lora_A, adapter.lora_B]
+    out = _Project.apply(x, weight, bias, tuple(group.widths), tuple(owners), tuple(masks), tuple(scales), *params)
+    return list(out) if len(group.widths) > 1 else [out]
 
 
 class _Project(torch.autograd.Function):
-    """y = x W^T (+ b), and y[:, s:e] += scale * (x * mask) A^T B^T for each adapter."""
+    """y = x W^T (+ b) split into one output per projection (widths), and output i += scale * (x * mask) A^T B^T
+    for each adapter on projection i (owners).
+
+    The outputs are views of one product, and the backward takes each one's gradient as it comes: the input
+    gradient is the sum of one product per projection, so their gradients are never concatenated (a pass over
+    [tokens, sum of widths] that autograd's split would add, measured about 6% of a step of the 25M model)."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, slices, masks, scales, *params):
+    def forward(ctx, x, weight, bias, widths, owners, masks, scales, *params):
         y = torch.addmm(bias, x, weight.t()) if bias is not None else x @ weight.t()
+        outputs = y.split(widths, -1) if len(widths) > 1 else (y,)
         hidden = []
-        for (start, end), mask, scale, a, b in zip(slices, masks, scales, params[::2], params[1::2]):
+        for owner, mask, scale, a, b in zip(owners, masks, scales, params[::2], params[1::2]):
             h = (x * mask if mask is not None else x) @ a.t()
-            y[:, start:end].addmm_(h, b.t(), alpha=scale)
+            outputs[owner].addmm_(h, b.t(), alpha=scale)
             hidden.append(h)
-        ctx.slices, ctx.masks, ctx.scales = slices, masks, scales
+        ctx.widths, ctx.owners, ctx.masks, ctx.scales = widths, owners, masks, scales
         ctx.save_for_backward(x, weight, *params, *hidden)
-        return y
+        ctx.set_materialize_grads(False)  # an unused output's gradient stays None: no product for it
+        return outputs if len(widths) > 1 else y
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, *grads):
         x, weight, *rest = ctx.saved_tensors
-        count = len(ctx.slices)
+        count = len(ctx.owners)
         params, hidden = rest[: 2 * count], rest[2 * count :]
-        grad_x = grad @ weight if ctx.needs_input_grad[0] else None
-        grads = []
-        for (start, end), mask, scale, a, b, h in zip(ctx.slices, ctx.masks, ctx.scales, params[::2], params[1::2],
-                                                      hidden):
-            g = grad[:, start:end]
-            grad_b = (g.t() @ h).mul_(scale)
-            grad_h = (g @ b).mul_(scale)
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            for grad, rows in zip(grads, weight.split(ctx.widths)):
+                if grad is not None:
+                    grad_x = grad @ rows if grad_x is None else grad_x.addmm_(grad, rows)
+        grad_params = []
+        for owner, mask, scale, a, b, h in zip(ctx.owners, ctx.masks, ctx.scales, params[::2], params[1::2], hidden):
+            grad = grads[owner]
+            if grad is None:
+                grad_params += [None, None]
+                continue
+            grad_b = (grad.t() @ h).mul_(scale)
+            grad_h = (grad @ b).mul_(scale)
             grad_a = grad_h.t() @ (x * mask if mask is not None else x)
-            if grad_x is not None:
-                if mask is None:
-                    grad_x.addmm_(grad_h, a)
-                else:
-                    grad_x.addcmul_(grad_h @ a, mask)
-            grads += [grad_a, grad_b]
-        return (grad_x, None, None, None, None, None, *grads)
+            if ctx.needs_input_grad[0] and mask is None:
+                grad_x = grad_h @ a if grad_x is None else grad_x.addmm_(grad_h, a)
+            elif ctx.needs_input_grad[0]:
+                grad_x = (grad_h @ a).mul_(mask) if grad_x is None else grad_x.addcmul_(grad_h @ a, mask)
+            grad_params += [grad_a, grad_b]
+        return (grad_x, None, None, None, None, None, None, *grad_params)
 
 
 def rms_norm(norm: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -34,7 +34,7 @@ def test_project_gradients_equal_autograd_of_the_plain_formula():
     bias = torch.randn(12, dtype=torch.float64)
     (a1, b1, drop), (a2, b2, _) = _lora(), _lora(out_features=4)
     mask = drop.scaled_mask(x.detach())
-    slices, masks, scales = ((0, 5), (8, 12)), (mask, None), (0.5, 2.0)
+    widths, owners, masks, scales = (5, 3, 4), (0, 2), (mask, None), (0.5, 2.0)
 
     def plain(x, a1, b1, a2, b2):
         y = x @ weight.t() + bias
@@ -43,13 +43,20 @@ def test_project_gradients_equal_autograd_of_the_plain_formula():
         return torch.cat([y[:, :5] + delta1, y[:, 5:8], y[:, 8:] + delta2], 1)
 
     def ours(x, a1, b1, a2, b2):
-        return fused._Project.apply(x, weight, bias, slices, masks, scales, a1, b1, a2, b2)
+        return torch.cat(fused._Project.apply(x, weight, bias, widths, owners, masks, scales, a1, b1, a2, b2), 1)
 
     inputs = (x, a1, b1, a2, b2)
     torch.testing.assert_close(ours(*inputs), plain(*inputs))
     assert torch.autograd.gradcheck(ours, inputs)
     grads_ours = torch.autograd.grad(ours(*inputs).sum(), inputs)
     grads_plain = torch.autograd.grad(plain(*inputs).sum(), inputs)
+    for g_ours, g_plain in zip(grads_ours, grads_plain):
+        torch.testing.assert_close(g_ours, g_plain)
+    # An output left unused gets no gradient (None, not zeros): the others' gradients are still exact.
+    unused = fused._Project.apply(x, weight, bias, widths, owners, masks, scales, a1, b1, a2, b2)
+    grads_ours = torch.autograd.grad(unused[0].sum() + unused[2].sum(), inputs)
+    y = plain(*inputs)
+    grads_plain = torch.autograd.grad(y[:, :5].sum() + y[:, 8:].sum(), inputs)
     for g_ours, g_plain in zip(grads_ours, grads_plain):
         torch.testing.assert_close(g_ours, g_plain)
 
