@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 
-from services.trainer.worker import WORKER_LOG, use_worker_env
+from services.trainer.worker import WORKER_LOG, keep_freed_memory, use_worker_env
 
 # Runs first in each child (no preexec_fn: Python code between fork and exec in a process with gRPC's
 # threads can crash): ask the kernel for SIGKILL when the trainer dies (kill -9 included), give up if it
@@ -126,6 +126,7 @@ class WarmPool:
 def standby_main() -> int:
     """A standby worker: import the heavy modules, then run the run directory that arrives on stdin."""
     use_worker_env()  # before torch loads: the same OpenMP settings as a started worker
+    keep_freed_memory()
     import matplotlib
 
     matplotlib.use("Agg")  # as the artifacts' loss curve does

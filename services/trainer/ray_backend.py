@@ -134,8 +134,9 @@ def ddp_worker(config: dict) -> None:
     """One rank of a data-parallel run, in a Ray Train worker: Ray Train has joined the process group and set
     torchrun's variables (RANK, WORLD_SIZE, LOCAL_RANK...), so the worker's own code runs as under torchrun."""
     from services.trainer.link import NODE_ENV
-    from services.trainer.worker import run_training
+    from services.trainer.worker import keep_freed_memory, run_training
 
+    keep_freed_memory()  # a Ray Train worker process that only runs this rank
     os.environ[NODE_ENV] = _node_ip()
     storage = config.get("storage")
     if storage:  # this rank's own node folder, staged from the storage; rank 0 journals and links there

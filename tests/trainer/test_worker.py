@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,32 @@ def test_ddp_two_ranks_match_one_process_with_the_same_global_batch(model_dir, t
     assert ddp_eval == pytest.approx(single_eval, abs=1e-5)
     summaries = [[e for e in run if e["type"] == "summary"] for run in (events, single)]
     assert summaries[0][0]["tokens_seen"] == summaries[1][0]["tokens_seen"]
+
+
+def test_a_worker_process_keeps_the_memory_a_step_frees_for_the_next():
+    """`keep_freed_memory`: a freed 20 MB block stays in the heap (glibc's mallinfo2 counts it free) where
+    glibc's default would have unmapped it. In a process of its own: the setting is process-wide."""
+    script = """
+import ctypes, sys
+from services.trainer.worker import keep_freed_memory
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = MallInfo2
+libc.malloc.restype = ctypes.c_void_p
+
+def kept_after_free(size=20 << 20):
+    block = libc.malloc(size)
+    ctypes.memset(block, 1, size)
+    libc.free(ctypes.c_void_p(block))
+    return libc.mallinfo2().fordblks >= size
+
+before = kept_after_free()
+print(before, keep_freed_memory(), kept_after_free())
+"""
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "True", "True"]
