@@ -172,7 +172,7 @@ def matmul_peak(device: str, repeats: int = 5, seconds: float = 0.5) -> float:
 
 def flop_counter():
     """FlopCounterMode that also counts the CPU flash-attention kernels, with torch's formulas for the GPU ones,
-    less the key blocks an `is_causal` call skips (`causal_share`)."""
+    less the key blocks an `is_causal` call skips (`causal_share`), and the in-place `addmm_`."""
     import torch
     from torch.utils import flop_counter as fc
 
@@ -187,10 +187,15 @@ def flop_counter():
                  out_shape=None, **kwargs) -> int:
         return int(fc.sdpa_backward_flop_count(grad_out, query, key, value) * causal_share(query, key, is_causal))
 
+    def addmm_(self, mat1, mat2, *args, out_shape=None, **kwargs) -> int:
+        """In place: our fused projections sum their input gradients into one. Not counted by default."""
+        return 2 * mat1[0] * mat1[1] * mat2[1]
+
     aten = torch.ops.aten
     return fc.FlopCounterMode(display=False, custom_mapping={
         aten._scaled_dot_product_flash_attention_for_cpu: forward,
         aten._scaled_dot_product_flash_attention_for_cpu_backward: backward,
+        aten.addmm_: addmm_,
     })
 
 
