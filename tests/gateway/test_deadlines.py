@@ -37,9 +37,10 @@ def test_an_ensembles_evaluation_gets_the_long_deadline_and_a_record_read_the_sh
     client = make_client(jobs_address=address)
     assert client.get("/v1/jobs/job_1").status_code == 200
     assert client.post("/v1/ensembles/ens_1:evaluate", json={"max_rows": 16}).json()["rows"] == 1
-    assert 20 < servicer.left["GetJob"] <= 30
-    assert 590 < servicer.left["EvaluateEnsemble"] <= 600
+    # gRPC sends the deadline as a timeout rounded up (600.998 s was seen): up to a second more than set.
+    assert 20 < servicer.left["GetJob"] <= 31
+    assert 590 < servicer.left["EvaluateEnsemble"] <= 601
 
     shorter = make_client(jobs_address=address, env={"FINETUNE_GATEWAY_EVALUATE_TIMEOUT_S": "90"})
     assert shorter.post("/v1/ensembles/ens_1:evaluate", json={}).status_code == 200
-    assert 80 < servicer.left["EvaluateEnsemble"] <= 90
+    assert 80 < servicer.left["EvaluateEnsemble"] <= 91
