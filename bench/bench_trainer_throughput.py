@@ -32,8 +32,8 @@ the end of the last; model loading and artifacts excluded).
 Each trial runs in a fresh process (so peak RSS is per trainer), all with the OpenMP settings our worker
 uses (`WORKER_ENV`: short spin-waits; with the default long spins any trainer becomes 3-20x slower at random
 whenever other processes want the cores) and its malloc settings (`keep_freed_memory`: freed activations kept
-for the next step rather than unmapped; 13-26% faster for HF's Trainer too), in an order reversed from round to round because the machine is
-shared and noisy; medians over `--rounds` are compared. The headline ratio is ours (worker) against the best
+for the next step rather than unmapped; 13-26% faster for HF's Trainer too), in an order reversed from round
+to round because the machine is shared and noisy; medians over `--rounds` are compared. The headline ratio is ours (worker) against the best
 baseline: the highest median tokens/s among the baselines whose loss check is valid.
 
 Loss check, before timing: the initial per-example mean losses (LoRA B made non-zero) of our packed forward

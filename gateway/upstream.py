@@ -39,7 +39,7 @@ class Upstreams:
     def __init__(self, settings: ServiceSettings):
         self.settings = settings
         self.timeout = settings.get("rpc_timeout_s", 30.0, float)
-        self.long_timeout = settings.get("evaluate_timeout_s", 600.0, float)
+        self.evaluate_timeout = settings.get("evaluate_timeout_s", 600.0, float)
         self.stream_timeout = settings.get("upload_timeout_s", 300.0, float)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._channels: dict[str, grpc.aio.Channel] = {}  # by address
@@ -114,7 +114,7 @@ class Upstreams:
     async def unary(self, service: str, path: str, request, response_class, conn: HTTPConnection | None = None):
         call = self._callable("unary_unary", await self.route(service, request, conn), path, type(request), response_class)
         try:
-            timeout = self.long_timeout if path in _LONG_RPCS else self.timeout
+            timeout = self.evaluate_timeout if path in _LONG_RPCS else self.timeout
             return await call(request, timeout=timeout, metadata=forwarded_metadata(conn))
         except grpc.RpcError as err:
             raise upstream_error(err, service) from None
